@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Makes sure node_modules/mediasoup has a mediasoup-worker binary.
+#
+# mediasoup's own postinstall downloads a prebuilt worker from GitHub or builds
+# one with wraps fetched from the internet; neither works offline, so the
+# project denies that script (package.json allowScripts) and builds the worker
+# itself from the npm tarball's sources against Debian libraries
+# (scripts/build-mediasoup-worker.sh). The binary is cached outside the clone,
+# keyed by mediasoup version and build-script checksum, so CI and `npm start`
+# rebuild only when either changes (~4 minutes on 2 cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MS_DIR=node_modules/mediasoup
+[ -d "$MS_DIR" ] || { echo "[mediasoup] not installed yet; skipping"; exit 0; }
+MS_VERSION=$(sed -n 's/^[[:space:]]*"version": "\(.*\)",/\1/p' "$MS_DIR/package.json" | head -1)
+SCRIPT_SUM=$(sha256sum scripts/build-mediasoup-worker.sh | cut -c1-12)
+CACHE_ROOT=${MEDIASOUP_WORKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mentor-live}
+CACHE_DIR="$CACHE_ROOT/mediasoup-worker-$MS_VERSION-$SCRIPT_SUM"
+TARGET="$MS_DIR/worker/out/Release/mediasoup-worker"
+
+if [ ! -x "$CACHE_DIR/mediasoup-worker" ]; then
+  if [ "$MS_VERSION" != "3.19.3" ]; then
+    echo "[mediasoup] the offline build is for mediasoup 3.19.3, found $MS_VERSION" >&2
+    exit 1
+  fi
+  echo "[mediasoup] building mediasoup-worker $MS_VERSION into $CACHE_DIR (about 4 minutes on 2 cores)"
+  mkdir -p "$CACHE_DIR"
+  WORKDIR="$CACHE_DIR/work" bash scripts/build-mediasoup-worker.sh > "$CACHE_DIR/build.log" 2>&1 || {
+    tail -40 "$CACHE_DIR/build.log" >&2
+    echo "[mediasoup] worker build failed; full log: $CACHE_DIR/build.log" >&2
+    exit 1
+  }
+  cp "$CACHE_DIR/work/mediasoup-worker" "$CACHE_DIR/mediasoup-worker.tmp"
+  mv "$CACHE_DIR/mediasoup-worker.tmp" "$CACHE_DIR/mediasoup-worker"
+  rm -rf "$CACHE_DIR/work/src" "$CACHE_DIR/work/build"
+fi
+
+if ! cmp -s "$CACHE_DIR/mediasoup-worker" "$TARGET" 2>/dev/null; then
+  mkdir -p "$(dirname "$TARGET")"
+  cp "$CACHE_DIR/mediasoup-worker" "$TARGET"
+  echo "[mediasoup] worker ready: $TARGET"
+fi

@@ -1,0 +1,1 @@
+export { attendancePlugin } from './plugin.ts';

@@ -1,0 +1,56 @@
+import pg from 'pg';
+import type { Db, Isolation, Queryable } from './types.ts';
+
+// int8 (e.g. count(*)) as string, like PGlite is configured to do: one behaviour everywhere.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+
+function queryable(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    async query(sql, params = []) {
+      const res = await client.query(sql, params as unknown[]);
+      return res.rows;
+    },
+    async one(sql, params = []) {
+      const res = await client.query(sql, params as unknown[]);
+      return res.rows[0];
+    },
+    async execute(sql, params = []) {
+      const res = await client.query(sql, params as unknown[]);
+      return res.rowCount ?? 0;
+    },
+    async exec(script) {
+      await client.query(script);
+    },
+  };
+}
+
+export function createPostgresDb(connectionString: string, options: { max?: number } = {}): Db {
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+  // An idle client that loses its connection emits 'error' on the pool; without a
+  // listener that would crash the process. The pool replaces the client.
+  pool.on('error', (err) => console.error('[db] idle client error', err.message));
+  const base = queryable(pool);
+  let closed: Promise<void> | undefined;
+  return {
+    kind: 'pg',
+    ...base,
+    async tx<T>(fn: (q: Queryable) => Promise<T>, opts: { isolation?: Isolation } = {}) {
+      const client = await pool.connect();
+      try {
+        await client.query(opts.isolation ? `BEGIN ISOLATION LEVEL ${opts.isolation.toUpperCase()}` : 'BEGIN');
+        const result = await fn(queryable(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    close() {
+      closed ??= pool.end();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * In-process domain events: one capability announces what happened, others
+ * react (attendance listens to rooms, webhooks listen to everything) without
+ * importing each other. Listeners run after the emitter's work is done; a
+ * failing listener is logged, never thrown back at the emitter.
+ */
+export type PresenceType =
+  | 'join'
+  | 'leave'
+  | 'disconnect'
+  | 'reconnect'
+  | 'transport_connected'
+  | 'transport_failed'
+  | 'producer_started'
+  | 'producer_stopped';
+
+export interface DomainEventMap {
+  'session.booked': { sessionId: string };
+  'session.rescheduled': { sessionId: string };
+  'session.cancelled': { sessionId: string; late: boolean };
+  'session.completed': { sessionId: string };
+  'room.presence': { sessionId: string; userId: string; type: PresenceType; source?: 'mic' | 'webcam' | 'screen'; at: Date };
+  'room.closed': { sessionId: string; reason: string };
+  'attendance.finalized': { sessionId: string };
+  'recording.ready': { sessionId: string; recordingId: string };
+  'project.validated': { enrollmentId: string; projectId: string; studentId: string };
+  'defence.completed': { sessionId: string; studentId: string; outcome: 'pass' | 'fail' };
+  'diploma.issued': { diplomaId: string; studentId: string };
+}
+
+export type DomainEventName = keyof DomainEventMap;
+type Listener<K extends DomainEventName> = (payload: DomainEventMap[K]) => void | Promise<void>;
+
+export class DomainEvents {
+  readonly #listeners = new Map<DomainEventName, Set<Listener<never>>>();
+  readonly #onError: (err: unknown, event: DomainEventName) => void;
+  readonly #pending = new Set<Promise<void>>();
+
+  constructor(onError: (err: unknown, event: DomainEventName) => void) {
+    this.#onError = onError;
+  }
+
+  on<K extends DomainEventName>(event: K, listener: Listener<K>): () => void {
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
+    set.add(listener as Listener<never>);
+    return () => set.delete(listener as Listener<never>);
+  }
+
+  emit<K extends DomainEventName>(event: K, payload: DomainEventMap[K]): void {
+    for (const listener of this.#listeners.get(event) ?? []) {
+      const run = (async () => {
+        try {
+          await (listener as Listener<K>)(payload);
+        } catch (err) {
+          this.#onError(err, event);
+        }
+      })();
+      this.#pending.add(run);
+      void run.finally(() => this.#pending.delete(run));
+    }
+  }
+
+  /** Waits for listeners still running (used at shutdown, so nothing is half-written). */
+  async drain(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+}

@@ -1,0 +1,1 @@
+export { progressionPlugin } from './plugin.ts';

@@ -1,0 +1,1 @@
+export { recordingPlugin } from './plugin.ts';

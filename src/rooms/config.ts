@@ -1,0 +1,34 @@
+import { cpus } from 'node:os';
+import { int, str, type Env } from '../shared/env.ts';
+
+export interface RoomsConfig {
+  /** mediasoup workers to run; 0 = one per CPU core. */
+  workers: number;
+  listenIp: string;
+  /** Address given to clients in ICE candidates (public IP or host name). */
+  announcedAddress: string | undefined;
+  /** First port of the WebRtcServer ports (one per worker, UDP and TCP). */
+  webRtcServerPort: number;
+  /** Minutes before the start at which participants may enter. */
+  joinEarlyMinutes: number;
+  /** Minutes after the end during which the room stays open. */
+  graceAfterEndMinutes: number;
+  /** A room nobody is in closes after this many seconds. */
+  emptyTimeoutSeconds: number;
+  /** A peer whose socket dropped keeps its place for this many seconds. */
+  reconnectGraceSeconds: number;
+}
+
+export function readRoomsConfig(env: Env): RoomsConfig {
+  const workers = int(env, 'MEDIASOUP_WORKERS', 0, { min: 0, max: 64 });
+  return {
+    workers: workers === 0 ? cpus().length : workers,
+    listenIp: str(env, 'MEDIASOUP_LISTEN_IP', '127.0.0.1'),
+    announcedAddress: str(env, 'MEDIASOUP_ANNOUNCED_ADDRESS'),
+    webRtcServerPort: int(env, 'MEDIASOUP_PORT', 40000, { min: 0, max: 65000 }),
+    joinEarlyMinutes: int(env, 'ROOM_JOIN_EARLY_MINUTES', 10, { min: 0 }),
+    graceAfterEndMinutes: int(env, 'ROOM_GRACE_AFTER_END_MINUTES', 15, { min: 0 }),
+    emptyTimeoutSeconds: int(env, 'ROOM_EMPTY_TIMEOUT_SECONDS', 300, { min: 1 }),
+    reconnectGraceSeconds: int(env, 'ROOM_RECONNECT_GRACE_SECONDS', 60, { min: 0 }),
+  };
+}

@@ -1,0 +1,1 @@
+export { roomsPlugin } from './plugin.ts';

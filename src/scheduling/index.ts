@@ -1,0 +1,1 @@
+export { schedulingPlugin } from './plugin.ts';

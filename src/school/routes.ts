@@ -1,0 +1,164 @@
+import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ROLES, toPublicUser, type UserRow } from '../auth/index.ts';
+import { forbidden, invalid, notFound } from '../shared/errors.ts';
+import { IsoDateTime, LocaleSchema, PublicUserSchema, Uuid } from '../shared/schemas.ts';
+import {
+  assertCanViewStudent,
+  assertPremiumPlus,
+  currentEnrollment,
+  enrollmentsOfStudent,
+  getPath,
+  listPaths,
+  progressOf,
+  studentsOfMentor,
+} from './service.ts';
+import { isIanaZone } from './timezones.ts';
+
+const ProjectSchema = Type.Object({ id: Uuid, position: Type.Integer(), title: Type.String(), description: Type.String() });
+const PathSchema = Type.Object({
+  id: Uuid,
+  slug: Type.String(),
+  title: Type.String(),
+  language: LocaleSchema,
+  eqfLevel: Type.Integer(),
+  durationMonths: Type.Integer(),
+  projects: Type.Array(ProjectSchema),
+});
+const TierSchema = Type.Union([Type.Literal('free'), Type.Literal('premium_solo'), Type.Literal('premium_plus')]);
+const ProgressStateSchema = Type.Union([
+  Type.Literal('locked'),
+  Type.Literal('in_progress'),
+  Type.Literal('submitted'),
+  Type.Literal('validated'),
+  Type.Literal('needs_revision'),
+]);
+const EnrollmentSchema = Type.Object({
+  id: Uuid,
+  pathId: Uuid,
+  mentorId: Type.Union([Uuid, Type.Null()]),
+  tier: TierSchema,
+  startedAt: IsoDateTime,
+  status: Type.String(),
+  projects: Type.Array(Type.Object({ ...ProjectSchema.properties, state: ProgressStateSchema, updatedAt: IsoDateTime })),
+});
+const StudentParams = Type.Object({ studentId: Uuid });
+
+export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app;
+  const userById = async (id: string) => {
+    const user = await db.one<UserRow>('SELECT id, email, name, role, time_zone, locale FROM users WHERE id = $1', [id]);
+    if (!user) throw notFound('user_not_found', 'No such user');
+    return user;
+  };
+
+  app.get('/me', { config: { access: ROLES }, schema: { tags: ['people'], summary: 'The caller', response: { 200: PublicUserSchema } } }, async (request) =>
+    toPublicUser(await userById(request.user.sub)),
+  );
+
+  app.patch(
+    '/me',
+    {
+      config: { access: ROLES },
+      schema: {
+        tags: ['people'],
+        summary: "Change one's time zone or language",
+        body: Type.Object({ timeZone: Type.Optional(Type.String({ maxLength: 64 })), locale: Type.Optional(LocaleSchema) }, { additionalProperties: false }),
+        response: { 200: PublicUserSchema },
+      },
+    },
+    async (request) => {
+      const { timeZone, locale } = request.body;
+      if (timeZone !== undefined && !isIanaZone(timeZone)) throw invalid('unknown_time_zone', `"${timeZone}" is not an IANA time zone`);
+      await db.execute('UPDATE users SET time_zone = COALESCE($2, time_zone), locale = COALESCE($3, locale) WHERE id = $1', [
+        request.user.sub,
+        timeZone ?? null,
+        locale ?? null,
+      ]);
+      return toPublicUser(await userById(request.user.sub));
+    },
+  );
+
+  app.get('/paths', { config: { access: ROLES }, schema: { tags: ['paths'], summary: 'Learning paths and their projects', response: { 200: Type.Array(PathSchema) } } }, async () =>
+    listPaths(db),
+  );
+
+  app.get(
+    '/paths/:pathId',
+    { config: { access: ROLES }, schema: { tags: ['paths'], params: Type.Object({ pathId: Uuid }), response: { 200: PathSchema } } },
+    async (request) => getPath(db, request.params.pathId),
+  );
+
+  app.get(
+    '/students/:studentId/enrollments',
+    {
+      config: { access: ROLES },
+      schema: {
+        tags: ['paths'],
+        summary: "A student's enrollments with the state of each project",
+        description: 'The student, their mentor, a jury member of their defence, or a coordinator.',
+        params: StudentParams,
+        response: { 200: Type.Array(EnrollmentSchema) },
+      },
+    },
+    async (request) => {
+      const { studentId } = request.params;
+      await assertCanViewStudent(db, { userId: request.user.sub, role: request.user.role }, studentId);
+      const enrollments = await enrollmentsOfStudent(db, studentId);
+      return Promise.all(
+        enrollments.map(async (e) => ({
+          id: e.id,
+          pathId: e.pathId,
+          mentorId: e.mentorId,
+          tier: e.tier,
+          startedAt: e.startedAt.toISOString(),
+          status: e.status,
+          projects: (await progressOf(db, e.id)).map((p) => ({ ...p, updatedAt: p.updatedAt.toISOString() })),
+        })),
+      );
+    },
+  );
+
+  app.get(
+    '/students/:studentId/mentor',
+    {
+      config: { access: ROLES },
+      schema: {
+        tags: ['people'],
+        summary: "The student's assigned mentor (premium_plus only)",
+        params: StudentParams,
+        response: { 200: PublicUserSchema },
+      },
+    },
+    async (request) => {
+      const { studentId } = request.params;
+      await assertCanViewStudent(db, { userId: request.user.sub, role: request.user.role }, studentId);
+      const enrollment = await currentEnrollment(db, studentId);
+      assertPremiumPlus(enrollment);
+      if (!enrollment.mentorId) throw notFound('mentor_not_assigned', 'No mentor is assigned yet');
+      return toPublicUser(await userById(enrollment.mentorId));
+    },
+  );
+
+  app.get(
+    '/mentors/:mentorId/students',
+    {
+      config: { access: ['mentor', 'coordinator'] },
+      schema: {
+        tags: ['people'],
+        summary: "A mentor's students",
+        params: Type.Object({ mentorId: Uuid }),
+        response: {
+          200: Type.Array(
+            Type.Object({ id: Uuid, name: Type.String(), email: Type.String(), timeZone: Type.String(), enrollmentId: Uuid, pathId: Uuid, tier: TierSchema }),
+          ),
+        },
+      },
+    },
+    async (request) => {
+      const { mentorId } = request.params;
+      if (request.user.role === 'mentor' && request.user.sub !== mentorId) throw forbidden('not_your_students', 'A mentor sees only their own students');
+      return studentsOfMentor(db, mentorId);
+    },
+  );
+};

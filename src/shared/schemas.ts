@@ -1,0 +1,21 @@
+import { Type } from 'typebox';
+
+/** Schemas shared by several capabilities' routes. */
+export const Uuid = Type.String({ format: 'uuid' });
+export const IsoDateTime = Type.String({ format: 'date-time' });
+export const RoleSchema = Type.Union([Type.Literal('student'), Type.Literal('mentor'), Type.Literal('jury'), Type.Literal('coordinator')]);
+export const LocaleSchema = Type.Union([Type.Literal('en'), Type.Literal('fr'), Type.Literal('es')]);
+
+export const PublicUserSchema = Type.Object({
+  id: Uuid,
+  email: Type.String(),
+  name: Type.String(),
+  role: RoleSchema,
+  timeZone: Type.String(),
+  locale: LocaleSchema,
+});
+
+export const ProblemSchema = Type.Object(
+  { type: Type.String(), title: Type.String(), status: Type.Integer(), code: Type.String(), detail: Type.String() },
+  { additionalProperties: true },
+);

@@ -1,0 +1,57 @@
+import type { Static, TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import type { Socket } from 'socket.io';
+import { DomainError } from './errors.ts';
+
+/** What every acknowledged socket request gets back. */
+export type Ack<T> = { data: T } | { error: { code: string; message: string; details?: Record<string, unknown> } };
+
+/** Identity attached to a socket by the handshake middleware. */
+export interface SocketIdentity {
+  userId: string;
+  role: 'student' | 'mentor' | 'jury' | 'coordinator';
+}
+
+export const identityOf = (socket: Socket): SocketIdentity => socket.data.identity as SocketIdentity;
+
+export interface SocketLogger {
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * The one way a socket event is handled: validate the payload at run time
+ * (TypeBox, like the routes), call the handler, and ack `{ data }` or
+ * `{ error: { code, message } }`. A missing ack callback or an unexpected
+ * exception never crashes the server.
+ */
+export function onRequest<S extends TSchema, R>(
+  socket: Socket,
+  event: string,
+  schema: S,
+  handler: (payload: Static<S>) => Promise<R> | R,
+  logger?: SocketLogger,
+): void {
+  const validator = Compile(schema);
+  socket.on(event, async (...args: unknown[]) => {
+    const last = args[args.length - 1];
+    const ack = typeof last === 'function' ? (last as (reply: Ack<R>) => void) : undefined;
+    const payload = ack ? (args.length > 1 ? args[0] : undefined) : args[0];
+    const reply = (r: Ack<R>) => ack?.(r);
+    if (!validator.Check(payload ?? {})) {
+      const first = [...validator.Errors(payload ?? {})][0];
+      return reply({
+        error: { code: 'invalid_payload', message: `Invalid ${event} payload${first ? `: ${first.instancePath || '/'} ${first.message}` : ''}` },
+      });
+    }
+    try {
+      reply({ data: await handler((payload ?? {}) as Static<S>) });
+    } catch (err) {
+      if (err instanceof DomainError) {
+        reply({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+      } else {
+        logger?.error({ err, event }, 'socket request failed');
+        reply({ error: { code: 'internal_error', message: 'The server could not complete the request' } });
+      }
+    }
+  });
+}
