@@ -14,6 +14,7 @@ import { attendancePlugin } from '../attendance/index.ts';
 import { recordingPlugin } from '../recording/index.ts';
 import { progressionPlugin } from '../progression/index.ts';
 import { webPlugin } from '../web/index.ts';
+import { codereviewPlugin } from '../codereview/index.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { AppConfig } from './config.ts';
 import { authPlugin, enforceAccess } from './plugins/auth.ts';
@@ -106,6 +107,7 @@ export async function buildApp(config: AppConfig, deps: AppDependencies): Promis
     await api.register(attendancePlugin);
     await api.register(recordingPlugin);
     await api.register(progressionPlugin);
+    await api.register(codereviewPlugin);
   });
   await app.register(webPlugin);
 

@@ -1,0 +1,1 @@
+export { codereviewPlugin } from './plugin.ts';
