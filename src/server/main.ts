@@ -61,13 +61,15 @@ async function main(): Promise<void> {
 
   await app.listen({ host: config.host, port: config.port });
   const store = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${join(config.dataDir, 'pglite')}`;
-  console.log(`\nMentor Live is running at ${config.publicUrl}  (API docs: ${config.publicUrl}/docs, store: ${store}, redis: ${redis.url})`);
+  const lines = [`\nMentor Live is running at ${config.publicUrl}  (API docs: ${config.publicUrl}/docs, store: ${store}, redis: ${redis.url})`];
   if (demo) {
-    console.log('\nDemo school seeded. Log in with:');
+    lines.push('\nDemo school seeded. Log in with:');
     for (const p of [demo.student, demo.soloStudent, demo.mentor, ...demo.jury, demo.coordinator]) {
-      console.log(`  ${p.role.padEnd(12)} ${p.email.padEnd(26)} ${p.password.padEnd(20)} ${p.timeZone}`);
+      lines.push(`  ${p.role.padEnd(12)} ${p.email.padEnd(26)} ${p.password.padEnd(20)} ${p.timeZone}`);
     }
   }
+  // One write, so whoever reads the URL line also has the logins.
+  console.log(lines.join('\n'));
 }
 
 main().catch((err) => {
