@@ -1,0 +1,315 @@
+/**
+ * Records one mediasoup Producer into files, one FFmpeg per segment:
+ * PlainTransport (comedia off, RTCP on its own port) → consumer created paused
+ * with capabilities limited to the producer's codec → SDP → FFmpeg `-c copy`
+ * into WebM/Matroska. The consumer is resumed (and a keyframe requested, twice)
+ * only once FFmpeg listens, so the first keyframe is not lost.
+ *
+ * A recorder that dies is noticed: the segment ends with `recorder_died`, a gap
+ * opens, and a new segment (new transport, ports and FFmpeg) takes over. The
+ * recorder knows nothing of rooms or the database: it reports to a listener.
+ */
+import { randomUUID } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { types as ms } from 'mediasoup';
+import { allocatePortPair, buildSdp, containerFor, FfmpegRecorder, releasePortPair, type FfmpegExit } from './ffmpeg.ts';
+
+export type SegmentEndReason = 'stopped' | 'producer_closed' | 'router_closed' | 'recorder_died' | 'server_shutdown' | 'room_closed' | 'start_failed';
+
+export interface SegmentInfo {
+  id: string;
+  /** 0, 1, … within this track recorder. */
+  index: number;
+  producerId: string;
+  kind: 'audio' | 'video';
+  mimeType: string;
+  container: 'webm' | 'mkv';
+  /** Absolute path of the media file. */
+  path: string;
+  fileName: string;
+  /** When the pipeline was ready (consumer resumed). */
+  openedAt: Date;
+  /** Wall-clock time of the first packet sent to FFmpeg (= the file's time 0). */
+  startedAt?: Date;
+  endedAt?: Date;
+  endReason?: SegmentEndReason;
+}
+
+export interface TrackGap {
+  from: Date;
+  to: Date;
+  reason: 'recorder_died' | 'paused';
+}
+
+export interface TrackRecorderListener {
+  onSegmentOpened?(segment: SegmentInfo): void;
+  onSegmentStarted?(segment: SegmentInfo): void;
+  onSegmentEnded?(segment: SegmentInfo, exit: FfmpegExit | undefined): void;
+  onGap?(gap: TrackGap): void;
+  /** The track recorder is done (stopped, producer closed, or gave up). */
+  onClosed?(reason: SegmentEndReason): void;
+}
+
+export interface TrackRecorderOptions {
+  router: ms.Router;
+  producer: ms.Producer;
+  /** Folder of the files (must exist). */
+  dir: string;
+  /** File name stem; segments are `<baseName>-<index>.<ext>`. */
+  baseName: string;
+  ffmpegPath: string;
+  portRange: { min: number; max: number };
+  now?: () => Date;
+  listener?: TrackRecorderListener;
+  /** Delay of the second keyframe request (a keyframe can come late when several consumers start together). */
+  keyFrameRetryMs?: number;
+  /** Pin a simulcast/SVC video consumer to this spatial layer (default: the highest the sender gives). */
+  preferredSpatialLayer?: number | undefined;
+  /** Restarts allowed after FFmpeg deaths before giving up. */
+  maxRestarts?: number;
+  log?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
+}
+
+interface Pipeline {
+  segment: SegmentInfo;
+  port: number;
+  sdpPath: string;
+  transport: ms.PlainTransport;
+  consumer: ms.Consumer;
+  ffmpeg: FfmpegRecorder;
+  keyFrameTimer?: NodeJS.Timeout;
+}
+
+/** The router capabilities for one codec only: no RTX, no RTCP feedback, no header extensions. */
+export function recorderRtpCapabilities(router: ms.Router, producer: ms.Producer): ms.RtpCapabilities {
+  const codec = producer.rtpParameters.codecs.find((c) => !/\/(rtx|red|ulpfec)$/i.test(c.mimeType));
+  if (!codec) throw new Error(`producer ${producer.id} has no media codec`);
+  const candidates = (router.rtpCapabilities.codecs ?? []).filter((c) => c.mimeType.toLowerCase() === codec.mimeType.toLowerCase());
+  const match =
+    candidates.find((c) => {
+      if (!/h264/i.test(c.mimeType)) return true;
+      const a = c.parameters ?? {};
+      const b = codec.parameters ?? {};
+      return String(a['packetization-mode'] ?? 0) === String(b['packetization-mode'] ?? 0) && String(a['profile-level-id'] ?? '') === String(b['profile-level-id'] ?? '');
+    }) ?? candidates[0];
+  if (!match) throw new Error(`router cannot consume ${codec.mimeType}`);
+  return { codecs: [{ ...match, rtcpFeedback: [] }], headerExtensions: [] };
+}
+
+export class TrackRecorder {
+  readonly producer: ms.Producer;
+  readonly segments: SegmentInfo[] = [];
+  readonly #o: TrackRecorderOptions;
+  readonly #now: () => Date;
+  #current: Pipeline | undefined;
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  #stopReason: SegmentEndReason | undefined;
+  #closed = false;
+  #restarts = 0;
+  #openGap: { from: Date; reason: TrackGap['reason'] } | undefined;
+  #pausedAt: Date | undefined;
+
+  private constructor(options: TrackRecorderOptions) {
+    this.#o = options;
+    this.producer = options.producer;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Starts recording; resolves once the first segment's FFmpeg listens and the consumer is resumed. */
+  static async start(options: TrackRecorderOptions): Promise<TrackRecorder> {
+    const recorder = new TrackRecorder(options);
+    await recorder.#openSegment();
+    return recorder;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get current(): SegmentInfo | undefined {
+    return this.#current?.segment;
+  }
+
+  /** The FFmpeg of the current segment (tests use it to simulate a crash). */
+  get ffmpeg(): FfmpegRecorder | undefined {
+    return this.#current?.ffmpeg;
+  }
+
+  /** Stops while packets still flow (SIGINT), then closes consumer and transport. Idempotent. */
+  stop(reason: SegmentEndReason = 'stopped'): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#stopReason = reason;
+      await this.#starting?.catch(() => undefined);
+      await this.#endSegment(reason);
+      this.#finish(reason);
+    })();
+    return this.#stopping;
+  }
+
+  #finish(reason: SegmentEndReason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const at = this.#now();
+    if (this.#openGap) {
+      this.#o.listener?.onGap?.({ from: this.#openGap.from, to: at, reason: this.#openGap.reason });
+      this.#openGap = undefined;
+    }
+    if (this.#pausedAt) {
+      this.#o.listener?.onGap?.({ from: this.#pausedAt, to: at, reason: 'paused' });
+      this.#pausedAt = undefined;
+    }
+    this.#o.listener?.onClosed?.(reason);
+  }
+
+  #openSegment(): Promise<void> {
+    const run = (async () => {
+      let lastError: unknown;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        if (this.#stopReason || this.producer.closed) return;
+        try {
+          this.#current = await this.#buildPipeline();
+          return;
+        } catch (err) {
+          lastError = err;
+          this.#o.log?.warn({ err: (err as Error).message, producerId: this.producer.id, attempt }, 'recorder pipeline failed to start; retrying');
+        }
+      }
+      throw lastError;
+    })();
+    this.#starting = run;
+    return run;
+  }
+
+  async #buildPipeline(): Promise<Pipeline> {
+    const { router, producer } = this.#o;
+    const rtpCapabilities = recorderRtpCapabilities(router, producer);
+    const port = await allocatePortPair(this.#o.portRange);
+    let transport: ms.PlainTransport | undefined;
+    let ffmpeg: FfmpegRecorder | undefined;
+    let sdpPath: string | undefined;
+    try {
+      transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
+      await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
+      const layers = producer.kind === 'video' && this.#o.preferredSpatialLayer !== undefined ? { preferredLayers: { spatialLayer: this.#o.preferredSpatialLayer } } : {};
+      const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true, ...layers });
+      const codec = consumer.rtpParameters.codecs[0];
+      if (!codec) throw new Error('consumer has no codec');
+      const container = containerFor(codec.mimeType);
+      const index = this.segments.length;
+      const fileName = `${this.#o.baseName}-${index}.${container}`;
+      const path = join(this.#o.dir, fileName);
+      sdpPath = join(this.#o.dir, `${this.#o.baseName}-${index}.sdp`);
+      await writeFile(sdpPath, buildSdp({ kind: producer.kind, mimeType: codec.mimeType, payloadType: codec.payloadType, clockRate: codec.clockRate, channels: codec.channels, parameters: codec.parameters }, port));
+      ffmpeg = new FfmpegRecorder({ ffmpegPath: this.#o.ffmpegPath, sdpPath, outPath: path, container, port });
+      await ffmpeg.waitListening(port);
+      if (this.#stopReason) throw new Error('stopped while starting');
+
+      const segment: SegmentInfo = {
+        id: randomUUID(),
+        index,
+        producerId: producer.id,
+        kind: producer.kind,
+        mimeType: codec.mimeType,
+        container,
+        path,
+        fileName,
+        openedAt: this.#now(),
+      };
+      const pipeline: Pipeline = { segment, port, sdpPath, transport, consumer, ffmpeg };
+      this.segments.push(segment);
+      this.#o.listener?.onSegmentOpened?.(segment);
+      this.#watch(pipeline);
+
+      await consumer.enableTraceEvent(['rtp']);
+      await consumer.resume();
+      if (producer.kind === 'video') {
+        await consumer.requestKeyFrame();
+        pipeline.keyFrameTimer = setTimeout(() => {
+          if (!consumer.closed) consumer.requestKeyFrame().catch(() => undefined);
+        }, this.#o.keyFrameRetryMs ?? 500);
+      }
+      if (producer.paused && !this.#pausedAt) this.#pausedAt = segment.openedAt;
+      return pipeline;
+    } catch (err) {
+      if (ffmpeg && !ffmpeg.hasExited) await ffmpeg.stop({ secondSignalMs: 200, killMs: 1000 });
+      transport?.close();
+      releasePortPair(port);
+      if (sdpPath) await rm(sdpPath, { force: true });
+      throw err;
+    }
+  }
+
+  #watch(p: Pipeline): void {
+    const { consumer, ffmpeg, segment } = p;
+    consumer.on('trace', (trace) => {
+      if (trace.type !== 'rtp' || segment.startedAt) return;
+      segment.startedAt = this.#now();
+      consumer.enableTraceEvent([]).catch(() => undefined);
+      if (this.#openGap) {
+        this.#o.listener?.onGap?.({ from: this.#openGap.from, to: segment.startedAt, reason: this.#openGap.reason });
+        this.#openGap = undefined;
+      }
+      this.#o.listener?.onSegmentStarted?.(segment);
+    });
+    consumer.on('producerpause', () => {
+      this.#pausedAt ??= this.#now();
+    });
+    consumer.on('producerresume', () => {
+      if (this.#pausedAt) this.#o.listener?.onGap?.({ from: this.#pausedAt, to: this.#now(), reason: 'paused' });
+      this.#pausedAt = undefined;
+      if (consumer.kind === 'video') consumer.requestKeyFrame().catch(() => undefined);
+    });
+    consumer.on('producerclose', () => void this.stop('producer_closed'));
+    consumer.on('transportclose', () => void this.stop('router_closed'));
+    void ffmpeg.exited.then((exit) => {
+      if (this.#current !== p || this.#stopReason) return;
+      // Died on its own: end the segment, open a gap, start a new segment.
+      this.#o.log?.warn({ producerId: this.producer.id, code: exit.code, signal: exit.signal, stderr: exit.stderr.slice(-500) }, 'recorder process died; starting a new segment');
+      void this.#recover();
+    });
+  }
+
+  async #recover(): Promise<void> {
+    const at = this.#now();
+    await this.#endSegment('recorder_died');
+    if (this.#stopReason) return;
+    this.#openGap = { from: at, reason: 'recorder_died' };
+    if (this.#restarts >= (this.#o.maxRestarts ?? 5)) {
+      this.#o.log?.warn({ producerId: this.producer.id }, 'recorder died too often; giving up on this track');
+      return void this.stop('recorder_died');
+    }
+    this.#restarts++;
+    try {
+      await this.#openSegment();
+    } catch (err) {
+      this.#o.log?.warn({ err: (err as Error).message, producerId: this.producer.id }, 'could not restart the recorder');
+      void this.stop('start_failed');
+    }
+  }
+
+  async #endSegment(reason: SegmentEndReason): Promise<void> {
+    const p = this.#current;
+    if (!p) return;
+    this.#current = undefined;
+    if (p.keyFrameTimer) clearTimeout(p.keyFrameTimer);
+    p.segment.endedAt = this.#now();
+    p.segment.endReason = reason;
+    // Stop FFmpeg first, while packets still flow, then tear the path down.
+    const exit = await p.ffmpeg.stop();
+    try {
+      p.consumer.close();
+    } catch {
+      /* already closed with its transport */
+    }
+    try {
+      p.transport.close();
+    } catch {
+      /* already closed with the router */
+    }
+    releasePortPair(p.port);
+    await rm(p.sdpPath, { force: true });
+    this.#o.listener?.onSegmentEnded?.(p.segment, exit);
+  }
+}
