@@ -71,9 +71,13 @@ export interface ResolvedRedis {
  * REDIS_URL if given; else the local default port if it answers; else a private
  * redis-server child (data under dataDir/redis, stopped with the server).
  */
-export async function resolveRedis(configured: string | undefined, dataDir: string, logger: RedisLogger): Promise<ResolvedRedis> {
+export async function resolveRedis(
+  configured: string | undefined,
+  dataDir: string,
+  logger: RedisLogger,
+  local = 'redis://127.0.0.1:6379',
+): Promise<ResolvedRedis> {
   if (configured) return { url: configured, stop: async () => undefined };
-  const local = 'redis://127.0.0.1:6379';
   if (await answers(local)) return { url: local, stop: async () => undefined };
   if (spawnSync('redis-server', ['--version']).status !== 0) {
     throw new Error(
