@@ -22,6 +22,7 @@ export interface DomainEventMap {
   'room.presence': { sessionId: string; userId: string; type: PresenceType; source?: 'mic' | 'webcam' | 'screen'; at: Date };
   'room.closed': { sessionId: string; reason: string };
   'attendance.finalized': { sessionId: string };
+  'attendance.no_show': { sessionId: string; userIds: string[] };
   'recording.ready': { sessionId: string; recordingId: string };
   'project.validated': { enrollmentId: string; projectId: string; studentId: string };
   'defence.completed': { sessionId: string; studentId: string; outcome: 'pass' | 'fail' };

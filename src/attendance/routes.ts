@@ -1,0 +1,168 @@
+import { Readable } from 'node:stream';
+import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ROLES } from '../auth/index.ts';
+import { getPath } from '../school/index.ts';
+import { assertCanViewSession } from '../sessions/index.ts';
+import { invalid } from '../shared/errors.ts';
+import { IsoDateTime, Uuid } from '../shared/schemas.ts';
+import { exportAttendanceCsv } from './csv.ts';
+import type { AttendanceService } from './service.ts';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const StatusSchema = Type.Union([
+  Type.Literal('present'),
+  Type.Literal('late'),
+  Type.Literal('left_early'),
+  Type.Literal('no_show'),
+  Type.Literal('pending'),
+]);
+const FinalStatusSchema = Type.Union([Type.Literal('present'), Type.Literal('late'), Type.Literal('left_early'), Type.Literal('no_show')]);
+const CorrectableSchema = Type.Object({ status: StatusSchema, attendedSeconds: Type.Integer() });
+const ParticipantAttendanceSchema = Type.Object({
+  userId: Uuid,
+  name: Type.String(),
+  email: Type.String(),
+  role: Type.Union([Type.Literal('student'), Type.Literal('mentor'), Type.Literal('jury'), Type.Literal('observer')]),
+  status: StatusSchema,
+  late: Type.Boolean(),
+  leftEarly: Type.Boolean(),
+  presentNow: Type.Boolean(),
+  firstJoinAt: Nullable(IsoDateTime),
+  lastLeaveAt: Nullable(IsoDateTime),
+  latenessSeconds: Nullable(Type.Integer()),
+  attendedSeconds: Type.Integer(),
+  networkGaps: Type.Integer(),
+  networkGapSeconds: Type.Integer(),
+  micSeconds: Type.Integer(),
+  cameraSeconds: Type.Integer(),
+  screenSeconds: Type.Integer(),
+  transportFailures: Type.Integer(),
+  intervals: Type.Array(Type.Object({ from: IsoDateTime, to: Nullable(IsoDateTime), networkGaps: Type.Integer(), networkGapSeconds: Type.Integer() })),
+  noShowMarkedAt: Nullable(IsoDateTime),
+  presenceEvents: Type.Integer(),
+  corrected: Type.Boolean(),
+  corrections: Type.Array(Type.Object({ at: IsoDateTime, by: Uuid, reason: Type.String(), before: CorrectableSchema, after: CorrectableSchema })),
+});
+const SessionAttendanceSchema = Type.Object({
+  sessionId: Uuid,
+  kind: Type.Union([Type.Literal('mentoring'), Type.Literal('defence')]),
+  sessionStatus: Type.Union([Type.Literal('scheduled'), Type.Literal('cancelled'), Type.Literal('completed')]),
+  startsAt: IsoDateTime,
+  endsAt: IsoDateTime,
+  state: Type.Union([Type.Literal('live'), Type.Literal('finalized')]),
+  finalizedAt: Nullable(IsoDateTime),
+  noShowCheckedAt: Nullable(IsoDateTime),
+  participants: Type.Array(ParticipantAttendanceSchema),
+});
+const SessionParams = Type.Object({ sessionId: Uuid });
+
+/** Reports and corrections; the service is given by the plugin. */
+export const attendanceRoutes: FastifyPluginAsyncTypebox<{ service: AttendanceService }> = async (app, { service }) => {
+  const { db } = app;
+  const viewerOf = (request: { user: { sub: string; role: (typeof ROLES)[number] } }) => ({ userId: request.user.sub, role: request.user.role });
+
+  app.get(
+    '/sessions/:sessionId/attendance',
+    {
+      config: { access: ROLES },
+      schema: {
+        tags: ['attendance'],
+        summary: "A session's attendance: intervals, totals and status per participant",
+        description:
+          'For the session\'s participants and coordinators. Live (derived from the presence log now) until the record is finalized, frozen afterwards. Times are UTC; durations in whole seconds.',
+        params: SessionParams,
+        response: { 200: SessionAttendanceSchema },
+      },
+    },
+    async (request) => {
+      const session = await assertCanViewSession(db, request.params.sessionId, viewerOf(request));
+      return service.sessionAttendance(session);
+    },
+  );
+
+  app.post(
+    '/sessions/:sessionId/attendance/corrections',
+    {
+      config: { access: ['coordinator'] },
+      schema: {
+        tags: ['attendance'],
+        summary: "Correct a participant's finalized attendance (kept in history with its reason)",
+        params: SessionParams,
+        body: Type.Object(
+          {
+            userId: Uuid,
+            status: Type.Optional(FinalStatusSchema),
+            attendedSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })),
+            reason: Type.String({ minLength: 3, maxLength: 2000 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: SessionAttendanceSchema },
+      },
+    },
+    async (request) => {
+      const session = await assertCanViewSession(db, request.params.sessionId, viewerOf(request));
+      const { userId, status, attendedSeconds, reason } = request.body;
+      if (status === undefined && attendedSeconds === undefined) throw invalid('nothing_to_correct', 'Give a status or attendedSeconds to correct');
+      await service.correct(session.id, request.user.sub, { userId, status, attendedSeconds, reason: reason.trim() });
+      return service.sessionAttendance(session);
+    },
+  );
+
+  app.get(
+    '/users/:userId/attendance-record',
+    {
+      config: { access: ROLES },
+      schema: {
+        tags: ['attendance'],
+        summary: "A person's no-shows and late cancellations (the booking policy's counts)",
+        description: 'Coordinators, the person, and for a student their mentor or a jury member of their defence.',
+        params: Type.Object({ userId: Uuid }),
+        response: {
+          200: Type.Object({
+            userId: Uuid,
+            noShows: Type.Integer(),
+            lateCancellations: Type.Integer(),
+            sessions: Type.Array(
+              Type.Object({
+                sessionId: Uuid,
+                startsAt: IsoDateTime,
+                kind: Type.Union([Type.Literal('mentoring'), Type.Literal('defence')]),
+                status: Type.Union([StatusSchema, Type.Literal('cancelled')]),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => service.recordOf(request.params.userId, viewerOf(request)),
+  );
+
+  app.get(
+    '/attendance/export.csv',
+    {
+      config: { access: ['coordinator'] },
+      schema: {
+        tags: ['attendance'],
+        summary: "CSV of a path's attendance over a date range, for auditors (streamed)",
+        description: 'One row per session and participant, sessions starting in [from, to), cancelled sessions left out. Times UTC, durations in seconds.',
+        querystring: Type.Object({ pathId: Uuid, from: IsoDateTime, to: IsoDateTime }),
+        produces: ['text/csv'],
+      },
+    },
+    async (request, reply) => {
+      const from = new Date(request.query.from);
+      const to = new Date(request.query.to);
+      if (!(from < to)) throw invalid('invalid_range', '`from` must be before `to`');
+      const path = await getPath(db, request.query.pathId);
+      const stream = Readable.from(exportAttendanceCsv(db, service, { pathId: path.id, from, to }));
+      stream.on('error', (err) => request.log.error({ err }, 'attendance export failed mid-stream'));
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="attendance-${path.slug}-${request.query.from.slice(0, 10)}-${request.query.to.slice(0, 10)}.csv"`)
+        .header('cache-control', 'no-store')
+        .send(stream);
+    },
+  );
+};

@@ -1,0 +1,123 @@
+import t from 'tap';
+import { assess, deriveParticipant, type PresenceEvent } from '../src/attendance/index.ts';
+
+const T0 = Date.UTC(2026, 2, 2, 14, 0, 0);
+const at = (s: number) => new Date(T0 + s * 1000);
+const ev = (type: PresenceEvent['type'], s: number, source?: PresenceEvent['source']): PresenceEvent => ({ userId: 'u', type, at: at(s), source });
+const opts = (untilS: number, close = false) => ({ reconnectGraceSeconds: 60, until: at(untilS), close });
+const thresholds = { startsAt: at(0), endsAt: at(3600), lateAfterSeconds: 300, leftEarlyBeforeSeconds: 300 };
+
+t.test('a reconnect within the grace is one interval with one network gap', async (t) => {
+  const p = deriveParticipant([ev('join', 30), ev('disconnect', 600), ev('reconnect', 640), ev('leave', 3500)], opts(4000));
+  t.equal(p.intervals.length, 1);
+  t.same(p.intervals[0], { from: at(30), to: at(3500), networkGaps: 1, networkGapSeconds: 40 });
+  t.equal(p.attendedSeconds, 3470);
+  t.equal(p.networkGaps, 1);
+  t.equal(p.networkGapSeconds, 40);
+  t.same(p.firstJoinAt, at(30));
+  t.same(p.lastLeaveAt, at(3500));
+  t.equal(p.presentNow, false);
+});
+
+t.test('a new join (new socket) after a drop also counts as a return within the grace', async (t) => {
+  const p = deriveParticipant([ev('join', 0), ev('disconnect', 100), ev('join', 160), ev('leave', 200)], opts(300));
+  t.equal(p.intervals.length, 1);
+  t.equal(p.networkGapSeconds, 60, 'exactly the grace still counts as a gap');
+  t.equal(p.attendedSeconds, 200);
+});
+
+t.test('a return after the grace is a departure and a new interval', async (t) => {
+  const p = deriveParticipant([ev('join', 0), ev('disconnect', 100), ev('reconnect', 161), ev('leave', 300)], opts(400));
+  t.equal(p.intervals.length, 2);
+  t.same(p.intervals.map((i) => [i.from, i.to]), [
+    [at(0), at(100)],
+    [at(161), at(300)],
+  ]);
+  t.equal(p.attendedSeconds, 100 + 139);
+  t.equal(p.networkGaps, 0);
+});
+
+t.test("rooms' leave at the end of its grace dates the departure at the disconnect", async (t) => {
+  const p = deriveParticipant([ev('join', 0), ev('disconnect', 100), ev('leave', 160)], opts(400));
+  t.same(p.lastLeaveAt, at(100));
+  t.equal(p.attendedSeconds, 100);
+});
+
+t.test('a drop with nothing after: within the grace still present, after it gone at the disconnect', async (t) => {
+  const events = [ev('join', 0), ev('disconnect', 100)];
+  const within = deriveParticipant(events, opts(150));
+  t.equal(within.presentNow, true);
+  t.equal(within.connectedNow, false);
+  t.equal(within.attendedSeconds, 100);
+  const after = deriveParticipant(events, opts(161));
+  t.equal(after.presentNow, false);
+  t.same(after.lastLeaveAt, at(100));
+  t.same(after.intervals[0]!.to, at(100));
+});
+
+t.test('an open interval is measured up to `until`, and closed there when freezing', async (t) => {
+  const live = deriveParticipant([ev('join', 10), ev('join', 20)], opts(1000));
+  t.equal(live.intervals.length, 1, 'a second join while present (socket takeover) changes nothing');
+  t.equal(live.intervals[0]!.to, null);
+  t.equal(live.attendedSeconds, 990);
+  t.equal(live.lastLeaveAt, null);
+  const asOf = deriveParticipant([ev('join', 10), ev('leave', 2000)], opts(1000));
+  t.equal(asOf.presentNow, true, 'events after `until` are not taken');
+  t.equal(asOf.attendedSeconds, 990);
+  const frozen = deriveParticipant([ev('join', 10)], opts(1000, true));
+  t.same(frozen.intervals[0]!.to, at(1000));
+  t.same(frozen.lastLeaveAt, at(1000));
+  t.equal(frozen.presentNow, false);
+});
+
+t.test('camera and screen time run while producing and connected', async (t) => {
+  const p = deriveParticipant(
+    [
+      ev('join', 0),
+      ev('producer_started', 5, 'mic'),
+      ev('producer_started', 60, 'webcam'),
+      ev('disconnect', 600),
+      ev('reconnect', 640),
+      ev('producer_started', 1000, 'screen'),
+      ev('producer_stopped', 1300, 'screen'),
+      ev('producer_stopped', 2000, 'webcam'),
+      ev('producer_started', 2100, 'webcam'),
+      ev('transport_failed', 2200),
+      ev('leave', 2400),
+      ev('producer_stopped', 2401, 'webcam'),
+    ],
+    opts(4000),
+  );
+  t.equal(p.cameraSeconds, 540 + 1360 + 300);
+  t.equal(p.screenSeconds, 300);
+  t.equal(p.micSeconds, 595 + 1760);
+  t.equal(p.transportFailures, 1);
+});
+
+t.test('instants are taken to the whole second', async (t) => {
+  const p = deriveParticipant(
+    [
+      { userId: 'u', type: 'join', at: new Date(T0 + 999) },
+      { userId: 'u', type: 'leave', at: new Date(T0 + 10_001) },
+    ],
+    opts(100),
+  );
+  t.equal(p.attendedSeconds, 10);
+  t.same(p.firstJoinAt, at(0));
+});
+
+t.test('status: late, left early, present, no-show, pending', async (t) => {
+  const present = deriveParticipant([ev('join', -120), ev('leave', 3500)], opts(4000));
+  t.same(assess(present, { ...thresholds, noShowDue: true }), { status: 'present', latenessSeconds: 0, late: false, leftEarly: false });
+  const late = deriveParticipant([ev('join', 301), ev('leave', 3000)], opts(4000));
+  t.same(assess(late, { ...thresholds, noShowDue: true }), { status: 'late', latenessSeconds: 301, late: true, leftEarly: true });
+  const onTheLine = deriveParticipant([ev('join', 300), ev('leave', 3300)], opts(4000));
+  t.same(assess(onTheLine, { ...thresholds, noShowDue: true }), { status: 'present', latenessSeconds: 300, late: false, leftEarly: false });
+  const early = deriveParticipant([ev('join', 0), ev('leave', 3299)], opts(4000));
+  t.equal(assess(early, { ...thresholds, noShowDue: true }).status, 'left_early');
+  const stillThere = deriveParticipant([ev('join', 0), ev('leave', 100), ev('join', 200)], opts(1000));
+  t.equal(assess(stillThere, { ...thresholds, noShowDue: true }).status, 'present', 'someone back in the room has not left early');
+  const never = deriveParticipant([], opts(4000));
+  t.equal(assess(never, { ...thresholds, noShowDue: false }).status, 'pending');
+  t.same(assess(never, { ...thresholds, noShowDue: true }), { status: 'no_show', latenessSeconds: null, late: false, leftEarly: false });
+});
