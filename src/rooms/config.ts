@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import { int, str, type Env } from '../shared/env.ts';
+import { int, oneOf, str, type Env } from '../shared/env.ts';
 
 export interface RoomsConfig {
   /** mediasoup workers to run; 0 = one per CPU core. */
@@ -7,7 +7,7 @@ export interface RoomsConfig {
   listenIp: string;
   /** Address given to clients in ICE candidates (public IP or host name). */
   announcedAddress: string | undefined;
-  /** First port of the WebRtcServer ports (one per worker, UDP and TCP). */
+  /** First port of the WebRtcServer ports (worker i listens on port + i, UDP and TCP); 0 = free ports picked by the system. */
   webRtcServerPort: number;
   /** Minutes before the start at which participants may enter. */
   joinEarlyMinutes: number;
@@ -17,6 +17,16 @@ export interface RoomsConfig {
   emptyTimeoutSeconds: number;
   /** A peer whose socket dropped keeps its place for this many seconds. */
   reconnectGraceSeconds: number;
+  /** After the last peer leaves, the room waits this long before closing (distinct from emptyTimeoutSeconds). */
+  departureGraceSeconds: number;
+  /** Screen-share producers allowed at once in one room. */
+  maxScreenShares: number;
+  /** Transports one peer may hold at once (a guard against runaway clients). */
+  maxTransportsPerPeer: number;
+  /** Id of this server process in the room → node directory (default: host-pid-random). */
+  nodeId: string | undefined;
+  /** mediasoup worker log level. */
+  workerLogLevel: 'debug' | 'warn' | 'error' | 'none';
 }
 
 export function readRoomsConfig(env: Env): RoomsConfig {
@@ -30,5 +40,10 @@ export function readRoomsConfig(env: Env): RoomsConfig {
     graceAfterEndMinutes: int(env, 'ROOM_GRACE_AFTER_END_MINUTES', 15, { min: 0 }),
     emptyTimeoutSeconds: int(env, 'ROOM_EMPTY_TIMEOUT_SECONDS', 300, { min: 1 }),
     reconnectGraceSeconds: int(env, 'ROOM_RECONNECT_GRACE_SECONDS', 60, { min: 0 }),
+    departureGraceSeconds: int(env, 'ROOM_DEPARTURE_GRACE_SECONDS', 60, { min: 0 }),
+    maxScreenShares: int(env, 'ROOM_MAX_SCREEN_SHARES', 1, { min: 0, max: 16 }),
+    maxTransportsPerPeer: int(env, 'ROOM_MAX_TRANSPORTS_PER_PEER', 32, { min: 2, max: 256 }),
+    nodeId: str(env, 'ROOMS_NODE_ID'),
+    workerLogLevel: oneOf(env, 'MEDIASOUP_LOG_LEVEL', ['debug', 'warn', 'error', 'none'] as const, 'warn'),
   };
 }

@@ -1,0 +1,78 @@
+import t from 'tap';
+import { startTestApp } from './helpers/app.ts';
+import { insertSession } from './helpers/sessions.ts';
+import { WeriftPeer } from './helpers/werift-peer.ts';
+import { roomsOf } from '../src/rooms/index.ts';
+
+const minutes = (n: number) => n * 60_000;
+
+t.test('a real werift peer produces VP8 and Opus; another consumes them and receives rising packets', async (t) => {
+  const ctx = await startTestApp(t);
+  const { demo } = ctx;
+  const now = Date.now();
+  const sessionId = await insertSession(ctx.db, {
+    kind: 'mentoring',
+    enrollmentId: demo.enrollmentId,
+    projectId: demo.projectIds[0]!,
+    hostId: demo.mentor.id,
+    startsAt: new Date(now - minutes(5)),
+    endsAt: new Date(now + minutes(40)),
+    participants: [
+      { userId: demo.student.id, role: 'student' },
+      { userId: demo.mentor.id, role: 'mentor' },
+    ],
+  });
+  const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student));
+  const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(demo.mentor));
+  t.teardown(() => student.close());
+  t.teardown(() => mentor.close());
+
+  const joined = await student.join(sessionId);
+  t.equal(joined.userId, demo.student.id);
+  t.equal(joined.role, 'student');
+  t.same(joined.peers, []);
+  t.same(joined.iceServers, []);
+  t.ok(joined.routerRtpCapabilities.codecs?.some((c) => c.mimeType === 'video/H264'), 'router offers H264');
+
+  const peerJoined = student.nextEvent('peerJoined');
+  const mentorJoin = await mentor.join(sessionId);
+  t.equal((await peerJoined).peer.userId, demo.mentor.id);
+  t.equal(mentorJoin.peers.length, 1);
+
+  const announced = mentor.nextEvent('newProducer', (p: any) => p.source === 'webcam');
+  const video = await student.produce('video', 'webcam');
+  const audio = await student.produce('audio', 'mic');
+  const news = await announced;
+  t.match(news, { peerId: joined.peerId, userId: demo.student.id, producerId: video.producerId, kind: 'video', source: 'webcam' });
+
+  const room = roomsOf(ctx.app).getRoom(sessionId)!;
+  t.ok(room, 'app.rooms knows the room');
+  t.same(
+    room.listProducers().map((p) => p.source).sort(),
+    ['mic', 'webcam'],
+  );
+
+  const v = await mentor.consume(video.producerId);
+  const a = await mentor.consume(audio.producerId);
+  t.equal(v.kind, 'video');
+  t.equal(a.kind, 'audio');
+  t.equal(v.userId, demo.student.id);
+
+  const v1 = await mentor.waitForPackets(v.consumerId, 20);
+  const a1 = await mentor.waitForPackets(a.consumerId, 20);
+  const v2 = await mentor.waitForPackets(v.consumerId, 20, { from: v1.packets });
+  const a2 = await mentor.waitForPackets(a.consumerId, 20, { from: a1.packets });
+  t.ok(v2.packets > v1.packets && v2.bytes > v1.bytes, `video packets ${v1.packets}→${v2.packets}, bytes ${v1.bytes}→${v2.bytes}`);
+  t.ok(a2.packets > a1.packets && a2.bytes > a1.bytes, `audio packets ${a1.packets}→${a2.packets}, bytes ${a1.bytes}→${a2.bytes}`);
+
+  const stats = await mentor.request<any[]>('getTransportStats', { transportId: v.transportId });
+  t.ok(stats.length > 0 && stats[0].bytesSent > 0, 'server-side transport stats show bytes sent');
+
+  // Closing a producer tells the consumer side.
+  const closed = mentor.nextEvent('consumerClosed', (e: any) => e.consumerId === v.consumerId);
+  const producerClosed = mentor.nextEvent('producerClosed', (e: any) => e.producerId === video.producerId);
+  await student.request('closeProducer', { producerId: video.producerId });
+  await closed;
+  await producerClosed;
+  t.same(room.listProducers().map((p) => p.source), ['mic']);
+});
