@@ -27,6 +27,8 @@ export interface DomainEventMap {
   'project.validated': { enrollmentId: string; projectId: string; studentId: string };
   'defence.completed': { sessionId: string; studentId: string; outcome: 'pass' | 'fail' };
   'diploma.issued': { diplomaId: string; studentId: string };
+  /** A defence changed phase (progression): recording pauses when recordingAllowed is false. */
+  'defence.phase_changed': { sessionId: string; candidateId: string; phase: string; candidateIsolated: boolean; recordingAllowed: boolean };
 }
 
 export type DomainEventName = keyof DomainEventMap;

@@ -1,0 +1,224 @@
+import type { FastifyInstance } from 'fastify';
+import type { Namespace } from 'socket.io';
+import { Type } from 'typebox';
+import { identityOf, onRequest } from '../shared/socket.ts';
+import { unprocessable } from '../shared/errors.ts';
+import { candidateIsolated, recordingAllowed, type Phase } from './defence-machine.ts';
+import { PhaseSchema } from './schemas.ts';
+import {
+  admitCandidate,
+  advancePhase,
+  candidateCopy,
+  confirmVerdict,
+  defenceRoleOf,
+  defenceState,
+  ensureDefence,
+  getDefenceSession,
+  proposeVerdict,
+  type DefenceState,
+  type PhaseChange,
+  type VerdictConfirmation,
+  type VerdictInput,
+  type VerdictView,
+} from './defences.ts';
+import type { Viewer } from '../school/index.ts';
+
+/** The part of the rooms capability this flow uses (optional: rooms may be absent). */
+interface RoomLike {
+  setIsolated(userId: string, isolated: boolean, reason: string): unknown;
+}
+interface RoomsLike {
+  getRoom?(sessionId: string): RoomLike | undefined;
+}
+
+export const staffChannel = (sessionId: string) => `defence:${sessionId}:staff`;
+export const candidateChannel = (sessionId: string) => `defence:${sessionId}:candidate`;
+const allChannel = (sessionId: string) => `defence:${sessionId}`;
+
+export const MarkSchema = Type.Object({ block: Type.String({ minLength: 1, maxLength: 64 }), mark: Type.Number({ minimum: 0, maximum: 20 }) }, { additionalProperties: false });
+export const VerdictInputSchema = Type.Object(
+  {
+    outcome: Type.Union([Type.Literal('pass'), Type.Literal('fail')]),
+    marks: Type.Array(MarkSchema, { minItems: 1, maxItems: 30 }),
+    comment: Type.String({ minLength: 1, maxLength: 10_000 }),
+  },
+  { additionalProperties: false },
+);
+const SessionRef = Type.Object({ sessionId: Type.String({ format: 'uuid' }) });
+
+export type PublishedState = DefenceState & { present: string[] };
+
+/**
+ * The jury defence flow: the state machine lives in the database
+ * (defences.ts); this class applies its side effects after each change
+ * (broadcast `defenceState` on /defence, isolate the candidate in the media
+ * room, tell recording whether it may record, emit domain events). HTTP routes
+ * and socket handlers both go through it.
+ */
+export class DefenceFlow {
+  readonly #app: FastifyInstance;
+  #nsp: Namespace | undefined;
+
+  constructor(app: FastifyInstance) {
+    this.#app = app;
+  }
+
+  attach(nsp: Namespace): void {
+    this.#nsp = nsp;
+  }
+
+  async admit(sessionId: string, viewer: Viewer): Promise<PublishedState> {
+    const change = await admitCandidate(this.#app, sessionId, viewer);
+    return this.#afterPhaseChange(change);
+  }
+
+  async advance(sessionId: string, viewer: Viewer, to: Phase): Promise<PublishedState> {
+    const change = await advancePhase(this.#app, sessionId, viewer, to);
+    return this.#afterPhaseChange(change);
+  }
+
+  async propose(sessionId: string, viewer: Viewer, input: VerdictInput): Promise<VerdictView> {
+    const verdict = await proposeVerdict(this.#app, sessionId, viewer, input);
+    await this.publish(sessionId);
+    return verdict;
+  }
+
+  async confirm(sessionId: string, viewer: Viewer, verdictId: string): Promise<VerdictConfirmation> {
+    const result = await confirmVerdict(this.#app, sessionId, viewer, verdictId);
+    if (result.completed) {
+      const { outcome, studentId, diplomaId } = result.completed;
+      this.#app.events.emit('defence.completed', { sessionId, studentId, outcome });
+      if (diplomaId) this.#app.events.emit('diploma.issued', { diplomaId, studentId });
+      await this.#applyPhase(sessionId, studentId, 'completed');
+    }
+    await this.publish(sessionId);
+    return result;
+  }
+
+  /** Sends the current state to everyone in the defence (the candidate gets no verdict before it is final). */
+  async publish(sessionId: string): Promise<PublishedState> {
+    const state = { ...(await defenceState(this.#app, sessionId)), present: await this.#present(sessionId) };
+    if (this.#nsp) {
+      this.#nsp.to(staffChannel(sessionId)).emit('defenceState', state);
+      this.#nsp.to(candidateChannel(sessionId)).emit('defenceState', candidateCopy(state) as PublishedState);
+    }
+    return state;
+  }
+
+  async #present(sessionId: string): Promise<string[]> {
+    if (!this.#nsp) return [];
+    const sockets = await this.#nsp.in(allChannel(sessionId)).fetchSockets();
+    return [...new Set(sockets.map((s) => (s.data.identity as { userId: string }).userId))].sort();
+  }
+
+  async #afterPhaseChange(change: PhaseChange): Promise<PublishedState> {
+    await this.#applyPhase(change.sessionId, change.candidateId, change.to);
+    return this.publish(change.sessionId);
+  }
+
+  async #applyPhase(sessionId: string, candidateId: string, phase: Phase): Promise<void> {
+    const isolated = candidateIsolated(phase);
+    this.isolate(sessionId, candidateId, isolated, phase === 'lobby' ? 'lobby' : phase === 'deliberation' ? 'deliberation' : phase);
+    this.#app.events.emit('defence.phase_changed', {
+      sessionId,
+      candidateId,
+      phase,
+      candidateIsolated: isolated,
+      recordingAllowed: recordingAllowed(phase, this.#app.config.recording.recordDeliberation),
+    });
+  }
+
+  /** Isolates (or brings back) the candidate in the live media room, when there is one. */
+  isolate(sessionId: string, candidateId: string, isolated: boolean, reason: string): void {
+    const rooms = (this.#app as unknown as { rooms?: RoomsLike }).rooms;
+    const room = rooms?.getRoom?.(sessionId);
+    if (!room) return;
+    try {
+      void Promise.resolve(room.setIsolated(candidateId, isolated, reason)).catch((err: unknown) =>
+        this.#app.log.error({ err, sessionId }, 'could not change the candidate isolation'),
+      );
+    } catch (err) {
+      this.#app.log.error({ err, sessionId }, 'could not change the candidate isolation');
+    }
+  }
+
+  /** A participant entered the media room: the candidate stays isolated in the lobby and during deliberation. */
+  async onRoomJoin(sessionId: string, userId: string): Promise<void> {
+    const row = await this.#app.db.one<{ phase: Phase; candidateId: string }>(
+      'SELECT phase, candidate_id AS "candidateId" FROM defences WHERE session_id = $1',
+      [sessionId],
+    );
+    if (!row || row.candidateId !== userId) return;
+    if (candidateIsolated(row.phase)) this.isolate(sessionId, userId, true, row.phase);
+  }
+
+  /** The `/defence` namespace: participants of a defence (and coordinators) only. */
+  registerNamespace(): void {
+    const app = this.#app;
+    const nsp = app.io.of('/defence');
+    nsp.use(app.socketAuth);
+    this.attach(nsp);
+    nsp.on('connection', (socket) => {
+      const me = identityOf(socket);
+      const viewer: Viewer = { userId: me.userId, role: me.role };
+      const joined = new Set<string>();
+
+      onRequest(
+        socket,
+        'join',
+        SessionRef,
+        async ({ sessionId }) => {
+          const session = await getDefenceSession(app.db, sessionId);
+          const role = await defenceRoleOf(app.db, session, viewer);
+          await ensureDefence(app, session);
+          await socket.join([allChannel(sessionId), role === 'candidate' ? candidateChannel(sessionId) : staffChannel(sessionId)]);
+          joined.add(sessionId);
+          const state = await this.publish(sessionId);
+          return { role, state: role === 'candidate' ? (candidateCopy(state) as PublishedState) : state };
+        },
+        app.log,
+      );
+      onRequest(socket, 'state', SessionRef, async ({ sessionId }) => {
+        if (!joined.has(sessionId)) throw notJoined();
+        const state = { ...(await defenceState(app, sessionId)), present: await this.#present(sessionId) };
+        return socket.rooms.has(candidateChannel(sessionId)) ? (candidateCopy(state) as PublishedState) : state;
+      }, app.log);
+      onRequest(socket, 'admit', SessionRef, ({ sessionId }) => this.admit(sessionId, viewer), app.log);
+      onRequest(socket, 'advance', Type.Object({ sessionId: Type.String({ format: 'uuid' }), to: PhaseSchema }), ({ sessionId, to }) => this.advance(sessionId, viewer, to), app.log);
+      onRequest(
+        socket,
+        'proposeVerdict',
+        Type.Object({ sessionId: Type.String({ format: 'uuid' }), verdict: VerdictInputSchema }),
+        ({ sessionId, verdict }) => this.propose(sessionId, viewer, verdict),
+        app.log,
+      );
+      onRequest(
+        socket,
+        'confirmVerdict',
+        Type.Object({ sessionId: Type.String({ format: 'uuid' }), verdictId: Type.String({ format: 'uuid' }) }),
+        async ({ sessionId, verdictId }) => {
+          const result = await this.confirm(sessionId, viewer, verdictId);
+          return { verdict: result.verdict, completed: result.completed ?? null };
+        },
+        app.log,
+      );
+      onRequest(socket, 'leave', SessionRef, async ({ sessionId }) => {
+        joined.delete(sessionId);
+        await socket.leave(allChannel(sessionId));
+        await socket.leave(staffChannel(sessionId));
+        await socket.leave(candidateChannel(sessionId));
+        await this.publish(sessionId);
+        return {};
+      }, app.log);
+
+      socket.on('disconnect', () => {
+        // Presence changed: tell the others (a jury member dropping does not stop the defence).
+        for (const sessionId of joined) {
+          void this.publish(sessionId).catch((err: unknown) => app.log.error({ err, sessionId }, 'defence state broadcast failed'));
+        }
+      });
+    });
+  }
+}
+
+const notJoined = () => unprocessable('not_joined', 'Join the defence first');
