@@ -1,6 +1,6 @@
 import t from 'tap';
 import { parse } from 'csv-parse/sync';
-import { attendanceService, CSV_COLUMNS } from '../src/attendance/index.ts';
+import { attendanceService, CSV_COLUMNS, finalizedAttendance } from '../src/attendance/index.ts';
 import type { DomainEventMap, DomainEventName } from '../src/events/index.ts';
 import { api, startTestApp } from './helpers/app.ts';
 import { insertSession } from './helpers/sessions.ts';
@@ -104,6 +104,15 @@ t.test('attendance of a session, no-shows, finalize, corrections, CSV', async (t
     t.equal(st.presentNow, true);
     t.equal(st.attendedSeconds, 1170, 'an open interval counts up to now');
     t.equal(st.lastLeaveAt, null);
+    t.same(await service.presentNow(s1), [
+      { userId: demo.mentor.id, name: demo.mentor.name, role: 'mentor', since: isoAt(-120), connected: true },
+      { userId: demo.student.id, name: demo.student.name, role: 'student', since: isoAt(30), connected: true },
+    ]);
+    now = T0 + 615_000; // within the student's network gap
+    t.same((await service.presentNow(s1)).map((p) => [p.userId, p.connected]), [
+      [demo.mentor.id, true],
+      [demo.student.id, false],
+    ]);
 
     now = T0 + 3700_000;
     const res = await api(url, 'GET', `/sessions/${s1}/attendance`, student);
@@ -124,9 +133,10 @@ t.test('attendance of a session, no-shows, finalize, corrections, CSV', async (t
     t.equal((await api(url, 'GET', `/sessions/${s1}/attendance`)).status, 401);
   });
 
+  let s2 = '';
   t.test('the no-show job marks whoever never joined, and coordinators see the count', async (t) => {
     // S2 starts at T0 + 2 h; the mentor joins, the student never does.
-    const s2 = await mentoring(7200, 10800);
+    s2 = await mentoring(7200, 10800);
     await presence(s2, demo.mentor.id, 'join', 7190);
     now = T0 + (7200 + 10 * 60) * 1000; // start + 10 minutes: the job is due now
     const marked = once('attendance.no_show', (p) => p.sessionId === s2);
@@ -186,6 +196,11 @@ t.test('attendance of a session, no-shows, finalize, corrections, CSV', async (t
     // A straggling event and a second finalize.
     await presence(s1, demo.student.id, 'join', 3650);
     await presence(s1, demo.student.id, 'leave', 3700);
+    t.same(await finalizedAttendance(db, s1), [
+      { userId: demo.mentor.id, role: 'mentor', status: 'present', attendedSeconds: 3750, corrected: false },
+      { userId: demo.student.id, role: 'student', status: 'left_early', attendedSeconds: 2370, corrected: false },
+    ]);
+    t.equal(await finalizedAttendance(db, s2), undefined);
     const again = await service.finalize(s1);
     t.equal(again?.alreadyFinalized, true);
     t.equal(again?.finalizedAt.toISOString(), frozen.body.finalizedAt);

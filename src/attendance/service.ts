@@ -161,6 +161,36 @@ interface PersonRow {
   email: string;
 }
 
+export interface PresentPerson {
+  userId: string;
+  name: string;
+  role: ParticipantRole;
+  /** Start of the current presence interval. */
+  since: string;
+  /** false while within the reconnect grace after a drop. */
+  connected: boolean;
+}
+
+/** The presence log's types that change who is in the room (and are broadcast). */
+const PRESENCE_CHANGES: ReadonlySet<PresenceType> = new Set(['join', 'leave', 'disconnect', 'reconnect']);
+
+/**
+ * The frozen attendance of a session (undefined until finalized), for
+ * capabilities holding only the store (progression: did the student attend?).
+ */
+export async function finalizedAttendance(
+  db: Queryable,
+  sessionId: string,
+): Promise<Array<{ userId: string; role: ParticipantRole; status: Exclude<AttendanceStatus, 'pending'>; attendedSeconds: number; corrected: boolean }> | undefined> {
+  const tracking = await db.one<{ finalizedAt: Date | null }>('SELECT finalized_at AS "finalizedAt" FROM attendance_sessions WHERE session_id = $1', [sessionId]);
+  if (!tracking?.finalizedAt) return undefined;
+  return db.query(
+    `SELECT user_id AS "userId", role, status, attended_seconds AS "attendedSeconds", corrected
+       FROM attendance_records WHERE session_id = $1 ORDER BY role, user_id`,
+    [sessionId],
+  );
+}
+
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 const ATTENDING_ROLES: ReadonlySet<ParticipantRole> = new Set(['student', 'mentor', 'jury']);
 
@@ -270,26 +300,32 @@ export class AttendanceService {
       e.source ?? null,
       e.at,
     ]);
-    await this.broadcastPresence(e.sessionId, { userId: e.userId, type: e.type, source: e.source ?? null, at: e.at.toISOString() });
+    if (PRESENCE_CHANGES.has(e.type)) await this.broadcastPresence(e.sessionId, { userId: e.userId, type: e.type, at: e.at.toISOString() });
   }
 
   /** Who is in the room now (or within the reconnect grace). */
-  async presentNow(sessionId: string): Promise<Array<{ userId: string; name: string; role: ParticipantRole; since: string; connected: boolean }>> {
-    const batch = await loadBatch(this.#db, [sessionId]);
-    const events = batch.events(sessionId);
+  async presentNow(sessionId: string): Promise<PresentPerson[]> {
+    const events = await this.#db.query<EventRow & { name: string; role: ParticipantRole }>(
+      `SELECT e.id, e.session_id AS "sessionId", e.user_id AS "userId", e.type, e.source, e.at, u.name, COALESCE(p.role, 'observer') AS role
+         FROM presence_events e JOIN users u ON u.id = e.user_id
+         LEFT JOIN session_participants p ON p.session_id = e.session_id AND p.user_id = e.user_id
+        WHERE e.session_id = $1 AND e.type IN ('join', 'leave', 'disconnect', 'reconnect')
+        ORDER BY e.at, e.id`,
+      [sessionId],
+    );
     const now = this.#clock.now();
-    const present = [];
-    for (const person of batch.people(sessionId)) {
-      const mine = events.filter((e) => e.userId === person.userId);
-      if (mine.length === 0) continue;
+    const present: PresentPerson[] = [];
+    for (const userId of new Set(events.map((e) => e.userId))) {
+      const mine = events.filter((e) => e.userId === userId);
       const p = deriveParticipant(mine, { reconnectGraceSeconds: this.#config.reconnectGraceSeconds, until: now });
       const last = p.intervals[p.intervals.length - 1];
-      if (p.presentNow && last) present.push({ userId: person.userId, name: person.name, role: person.role, since: last.from.toISOString(), connected: p.connectedNow });
+      if (p.presentNow && last) present.push({ userId, name: mine[0]!.name, role: mine[0]!.role, since: last.from.toISOString(), connected: p.connectedNow });
     }
-    return present;
+    return present.sort((a, b) => a.since.localeCompare(b.since) || a.name.localeCompare(b.name));
   }
 
-  async broadcastPresence(sessionId: string, change: { userId: string; type: PresenceType; source: MediaSource | null; at: string }): Promise<void> {
+  /** Socket.IO `presence` to everyone in the room: the change and who is present now. */
+  async broadcastPresence(sessionId: string, change: { userId: string; type: PresenceType; at: string }): Promise<void> {
     const present = await this.presentNow(sessionId);
     this.#io.of('/rooms').to(`session:${sessionId}`).emit('presence', { sessionId, change, present });
   }
