@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { buildApp } from '../src/server/app.ts';
+import { loadConfig, type AppConfig } from '../src/server/config.ts';
+import { seedDemoSchool, type DemoSchool } from '../src/school/index.ts';
+import { migrate, openDb, type Db } from '../src/db/index.ts';
+import type { Env } from '../src/shared/env.ts';
+
+export const benchRedisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const benchAdminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const BENCH_JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
+
+export interface BenchServer {
+  app: FastifyInstance;
+  url: string;
+  db: Db;
+  /** The fresh database's URL (for fixtures written from outside the server). */
+  databaseUrl: string;
+  config: AppConfig;
+  demo: DemoSchool;
+  close(): Promise<void>;
+}
+
+/** A fresh, migrated PostgreSQL database, dropped by the returned `drop`. */
+export async function createBenchDb(): Promise<{ db: Db; url: string; drop(): Promise<void> }> {
+  const name = `bench_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: benchAdminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(benchAdminUrl);
+  url.pathname = `/${name}`;
+  const db = await openDb({ databaseUrl: url.toString(), pgliteDir: undefined });
+  await migrate(db);
+  return {
+    db,
+    url: url.toString(),
+    async drop() {
+      const cleanup = new pg.Client({ connectionString: benchAdminUrl });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await cleanup.end();
+    },
+  };
+}
+
+async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(benchRedisUrl);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+  await redis.quit();
+}
+
+/**
+ * The real server as the tests build it (buildApp on a fresh PostgreSQL
+ * database, its own Redis prefix, the demo school seeded), plus the baseline
+ * route `GET /bench/hello` registered on the same Fastify instance, so the
+ * HTTP baseline runs in the same process, on the same event loop.
+ */
+export async function startBenchServer(env: Env = {}): Promise<BenchServer> {
+  const { db, url: databaseUrl, drop } = await createBenchDb();
+  const prefix = `bench${randomBytes(4).toString('hex')}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'ml-bench-'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
+    JWT_SECRET: BENCH_JWT_SECRET,
+    DATA_DIR: dataDir,
+    REDIS_PREFIX: prefix,
+    MEDIASOUP_WORKERS: '1',
+    MEDIASOUP_PORT: '0',
+    LOGIN_RATE_LIMIT_PER_MINUTE: '100000000',
+    ...env,
+  });
+  const demo = (await seedDemoSchool(db)) as DemoSchool;
+  const app = await buildApp(config, { db, redisUrl: benchRedisUrl });
+  // Baseline: a bare route on the same instance (no auth, no database).
+  app.get('/bench/hello', async () => ({ hello: 'world' }));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    url,
+    db,
+    databaseUrl,
+    config,
+    demo,
+    close() {
+      closed ??= (async () => {
+        await app.close(); // closes db too
+        await drop();
+        await deleteRedisPrefix(prefix);
+        rmSync(dataDir, { recursive: true, force: true });
+      })();
+      return closed;
+    },
+  };
+}

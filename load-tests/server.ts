@@ -1,0 +1,218 @@
+/**
+ * The process under load: started by the driver (load-tests/run.ts) as a child
+ * with an IPC channel, so the load generator never shares the server's event
+ * loop. Modes:
+ *   app   buildApp on a fresh database (load-tests/harness.ts) + GET /bench/hello
+ *   echo  a bare Socket.IO server that acks every event (signalling baseline)
+ * Node flags (e.g. --cpu-prof) are given by the driver.
+ */
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { Server } from 'socket.io';
+import { startBenchServer, type BenchServer } from './harness.ts';
+import { hashPassword } from '../src/auth/index.ts';
+
+type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+type Handler = (args: any) => Promise<unknown> | unknown;
+
+const mode = process.argv[2] ?? 'app';
+const handlers: Record<string, Handler> = {};
+let closeServer: () => Promise<void>;
+let url: string;
+let bench: BenchServer | undefined;
+
+// --- measurements -----------------------------------------------------------
+let markElu = performance.eventLoopUtilization();
+let markCpu = process.cpuUsage();
+let markAt = performance.now();
+let markWorkerTicks = new Map<number, number>();
+
+function clkTck(): number {
+  return 100; // Linux USER_HZ
+}
+function childPids(): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+/** utime+stime in ticks and RSS in bytes of a process, from /proc. */
+function procStat(pid: number): { ticks: number; rss: number; name: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const rss = Number(fields[21]) * 4096;
+    return { ticks, rss, name };
+  } catch {
+    return undefined;
+  }
+}
+function workerPids(): number[] {
+  return childPids().filter((pid) => procStat(pid)?.name.startsWith('mediasoup-work'));
+}
+
+handlers.mark = () => {
+  markElu = performance.eventLoopUtilization();
+  markCpu = process.cpuUsage();
+  markAt = performance.now();
+  markWorkerTicks = new Map(workerPids().map((pid) => [pid, procStat(pid)?.ticks ?? 0]));
+  return {};
+};
+
+/** Since the last mark: CPU % of one core, event-loop utilisation, memory (after GC when asked). */
+handlers.stats = (args: { gc?: boolean } = {}) => {
+  if (args.gc && typeof globalThis.gc === 'function') {
+    globalThis.gc();
+    globalThis.gc();
+  }
+  const elapsedMs = performance.now() - markAt;
+  const cpu = process.cpuUsage(markCpu);
+  const elu = performance.eventLoopUtilization(markElu);
+  const mem = process.memoryUsage();
+  const workers = workerPids().map((pid) => {
+    const s = procStat(pid);
+    const ticks = (s?.ticks ?? 0) - (markWorkerTicks.get(pid) ?? 0);
+    return { pid, cpuPercent: elapsedMs > 0 ? ((ticks / clkTck()) * 1000 * 100) / elapsedMs : 0, rss: s?.rss ?? 0 };
+  });
+  return {
+    elapsedMs,
+    cpuPercent: elapsedMs > 0 ? ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100 : 0,
+    elu: elu.utilization,
+    rss: mem.rss,
+    heapUsed: mem.heapUsed,
+    external: mem.external,
+    workers,
+  };
+};
+
+// --- fixtures (app mode) ----------------------------------------------------
+let userSeq = 0;
+let cachedHash: string | undefined;
+
+/** Inserts `count` users of a role and returns them with a signed access token. */
+async function createUsers(count: number, role: 'student' | 'mentor' | 'jury' | 'coordinator'): Promise<Array<{ userId: string; token: string }>> {
+  if (!bench) throw new Error('fixtures need app mode');
+  cachedHash ??= await hashPassword('bench-password-1');
+  const out: Array<{ userId: string; token: string }> = [];
+  for (let i = 0; i < count; i += 500) {
+    const n = Math.min(500, count - i);
+    const values: string[] = [];
+    const params: unknown[] = [];
+    for (let j = 0; j < n; j++) {
+      const seq = userSeq++;
+      params.push(`bench-${role}-${seq}@bench.school`, `Bench ${role} ${seq}`, role, 'Europe/Paris', cachedHash);
+      const b = params.length - 5;
+      values.push(`($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, 'en', $${b + 5})`);
+    }
+    const rows = await bench.db.query<{ id: string }>(
+      `INSERT INTO users (email, name, role, time_zone, locale, password_hash) VALUES ${values.join(', ')} RETURNING id`,
+      params,
+    );
+    for (const row of rows) out.push({ userId: row.id, token: bench.app.jwt.sign({ sub: row.id, role }) });
+  }
+  return out;
+}
+
+handlers.users = async (args: { count: number; role: 'student' | 'mentor' | 'jury' | 'coordinator' }) => createUsers(args.count, args.role);
+
+/**
+ * Rooms of the given sizes, open now: 2 = mentoring (student + mentor),
+ * 3 = mentoring + coordinator observing, 4 = defence (candidate + 3 jury),
+ * 5 = defence + coordinator observing. Returns each room's members with tokens.
+ */
+handlers.rooms = async (args: { sizes: number[]; startsInMinutes?: number }) => {
+  if (!bench) throw new Error('fixtures need app mode');
+  const { db, demo } = bench;
+  const startsAt = new Date(Date.now() + (args.startsInMinutes ?? 0) * 60_000);
+  const endsAt = new Date(startsAt.getTime() + 3 * 3600_000);
+  const rooms: Array<{ sessionId: string; kind: string; members: Array<{ userId: string; token: string; role: string }> }> = [];
+  for (const size of args.sizes) {
+    const defence = size >= 4;
+    const student = (await createUsers(1, 'student'))[0]!;
+    const hosts = await createUsers(defence ? 3 : 1, defence ? 'jury' : 'mentor');
+    const observers = size === 3 || size === 5 ? await createUsers(1, 'coordinator') : [];
+    const members = [
+      { ...student, role: 'student' },
+      ...hosts.map((h) => ({ ...h, role: defence ? 'jury' : 'mentor' })),
+      ...observers.map((o) => ({ ...o, role: 'observer' })),
+    ].slice(0, size);
+    const session = await db.one<{ id: string }>(
+      `INSERT INTO sessions (kind, enrollment_id, project_id, host_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+      [defence ? 'defence' : 'mentoring', demo.enrollmentId, defence ? null : demo.projectIds[0], hosts[0]!.userId, startsAt, endsAt],
+    );
+    for (const m of members) {
+      await db.execute('INSERT INTO session_participants (session_id, user_id, role, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)', [
+        session!.id,
+        m.userId,
+        m.role,
+        startsAt,
+        endsAt,
+      ]);
+    }
+    rooms.push({ sessionId: session!.id, kind: defence ? 'defence' : 'mentoring', members });
+  }
+  return rooms;
+};
+
+handlers.close = async () => {
+  await closeServer();
+  setImmediate(() => process.exit(0));
+  return {};
+};
+
+// --- start ------------------------------------------------------------------
+async function start(): Promise<{ url: string; demo?: unknown; databaseUrl?: string; jwtSecret?: string }> {
+  if (mode === 'echo') {
+    const http = createServer();
+    const io = new Server(http, { serveClient: false });
+    io.on('connection', (socket) => {
+      socket.onAny((...args: unknown[]) => {
+        const ack = args[args.length - 1];
+        if (typeof ack === 'function') (ack as (r: unknown) => void)({ data: {} });
+      });
+    });
+    await new Promise<void>((done) => http.listen(0, '127.0.0.1', done));
+    const address = http.address();
+    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    closeServer = () =>
+      new Promise<void>((done) => {
+        io.close(() => done());
+      });
+    return { url };
+  }
+  bench = await startBenchServer(JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}'));
+  url = bench.url;
+  closeServer = () => bench!.close();
+  return { url, demo: bench.demo, databaseUrl: bench.databaseUrl, jwtSecret: bench.config.jwtSecret };
+}
+
+process.on('message', (msg: { id: number; cmd: string; args?: unknown }) => {
+  const handler = handlers[msg.cmd];
+  const send = (r: Reply) => process.send?.(r);
+  if (!handler) return send({ id: msg.id, ok: false, error: `unknown command ${msg.cmd}` });
+  Promise.resolve()
+    .then(() => handler(msg.args))
+    .then(
+      (result) => send({ id: msg.id, ok: true, result }),
+      (err: Error) => send({ id: msg.id, ok: false, error: err.stack ?? String(err) }),
+    );
+});
+process.on('disconnect', () => {
+  void Promise.resolve(closeServer?.()).finally(() => process.exit(0));
+});
+
+start().then(
+  (info) => process.send?.({ id: 0, ok: true, result: info }),
+  (err: Error) => {
+    process.send?.({ id: 0, ok: false, error: err.stack ?? String(err) });
+    process.exit(1);
+  },
+);
