@@ -1,8 +1,13 @@
 import type { Db } from '../db/index.ts';
 import type { DemoSchool } from '../school/index.ts';
+import { seedSchedulingDemo } from '../scheduling/index.ts';
 
 /**
  * Demo data beyond the school itself (availability, a session to join, …):
  * each capability adds its part here as it lands.
  */
-export async function seedDemoExtras(_db: Db, _demo: DemoSchool): Promise<void> {}
+export async function seedDemoExtras(db: Db, demo: DemoSchool): Promise<void> {
+  // Scheduling: the mentor's and jury's weekly availability, and a mentoring
+  // session starting a few minutes from now (its room can be joined at once).
+  await seedSchedulingDemo(db, demo);
+}

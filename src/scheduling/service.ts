@@ -1,0 +1,670 @@
+import type { Db, Queryable } from '../db/index.ts';
+import { SqlState, sqlStateOf } from '../db/index.ts';
+import type { Role } from '../auth/index.ts';
+import type { DomainEvents } from '../events/index.ts';
+import { assertPremiumPlus, currentEnrollment, progressOf } from '../school/index.ts';
+import type { Clock } from '../shared/clock.ts';
+import { conflict, forbidden, invalid, notFound, unprocessable } from '../shared/errors.ts';
+import {
+  assertZone,
+  availabilityWindows,
+  computeSlots,
+  intersectAll,
+  isSlotOffered,
+  parseWallTime,
+  renderInterval,
+  validateAvailability,
+  type DateOverride,
+  type Interval,
+  type RenderedSlot,
+  type WeeklyRule,
+} from './availability.ts';
+import type { SchedulingConfig } from './config.ts';
+import type { Notifier, Reminders } from './notifications.ts';
+import { DETAIL_SELECT, changesOf, participantsOf, recordChange, sessionDetail, sessionsForUser, type ParticipantDetail, type SessionChange, type SessionDetail } from './sessions.ts';
+import { busyOf, loadAvailability, loadSettings, saveAvailability, userBrief, type UserBrief } from './store.ts';
+
+export interface Viewer {
+  userId: string;
+  role: Role;
+}
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+const MAX_SEARCH_DAYS = 62;
+
+export interface AvailabilityView {
+  hostId: string;
+  timeZone: string;
+  bufferMinutes: number;
+  minimumNoticeMinutes: number;
+  horizonDays: number;
+  weekly: WeeklyRule[];
+  overrides: DateOverride[];
+}
+
+export interface AvailabilityInput {
+  timeZone: string;
+  bufferMinutes?: number;
+  minimumNoticeMinutes?: number | null;
+  horizonDays?: number | null;
+  weekly: WeeklyRule[];
+  overrides?: DateOverride[];
+}
+
+export interface SlotSearchResult {
+  hostIds: string[];
+  durationMinutes: number;
+  viewerTimeZone: string;
+  slots: Array<RenderedSlot & { hosts: Array<{ userId: string; timeZone: string; startsAt: string; endsAt: string }> }>;
+}
+
+export interface SessionView {
+  id: string;
+  kind: 'mentoring' | 'defence';
+  status: 'scheduled' | 'cancelled' | 'completed';
+  startsAt: string;
+  endsAt: string;
+  durationMinutes: number;
+  sequence: number;
+  updatedAt: string;
+  projectId: string | null;
+  projectTitle: string | null;
+  pathTitle: string;
+  hostId: string;
+  enrollmentId: string;
+  studentId: string;
+  joinUrl: string;
+  icsUrl: string;
+  local: RenderedSlot['local'];
+  participants: ParticipantDetail[];
+  cancellation: { at: string; by: string | null; late: boolean; reason: string } | null;
+}
+
+interface Party {
+  userId: string;
+  role: 'student' | 'mentor' | 'jury';
+}
+
+/**
+ * Scheduling's use cases: availability, slot search, bookings of mentoring
+ * sessions and defences, reschedule and cancel with history. The database has
+ * the last word on double bookings: the exclusion constraint
+ * session_participants_no_overlap (002_sessions.sql) refuses any overlapping
+ * busy row of one person, whatever raced; SQLSTATE 23P01 becomes a 409.
+ */
+export class SchedulingService {
+  readonly #db: Db;
+  readonly #config: SchedulingConfig;
+  readonly #clock: Clock;
+  readonly #events: DomainEvents;
+  readonly #reminders: Reminders;
+  readonly #notifier: Notifier;
+  readonly #publicUrl: string;
+
+  constructor(deps: { db: Db; config: SchedulingConfig; clock: Clock; events: DomainEvents; reminders: Reminders; notifier: Notifier; publicUrl: string }) {
+    this.#db = deps.db;
+    this.#config = deps.config;
+    this.#clock = deps.clock;
+    this.#events = deps.events;
+    this.#reminders = deps.reminders;
+    this.#notifier = deps.notifier;
+    this.#publicUrl = deps.publicUrl;
+  }
+
+  joinUrl(sessionId: string): string {
+    return `${this.#publicUrl}/#/sessions/${sessionId}`;
+  }
+
+  // ---------------------------------------------------------------- availability
+
+  async #host(hostId: string, roles: Array<UserBrief['role']>): Promise<UserBrief> {
+    const host = await userBrief(this.#db, hostId);
+    if (!host || !roles.includes(host.role)) throw notFound('host_not_found', 'No such mentor or jury member');
+    return host;
+  }
+
+  #assertManagesHost(viewer: Viewer, hostId: string): void {
+    if (viewer.role === 'coordinator' || viewer.userId === hostId) return;
+    throw forbidden('not_your_availability', 'Only the host or a coordinator may change this availability');
+  }
+
+  async getAvailability(viewer: Viewer, hostId: string): Promise<AvailabilityView> {
+    const host = await this.#host(hostId, ['mentor', 'jury']);
+    if (viewer.role === 'student') await this.#assertStudentsMentor(viewer, hostId);
+    const now = this.#clock.now();
+    const { availability, settings } = await loadAvailability(this.#db, hostId, host.timeZone, now, now);
+    return {
+      hostId,
+      timeZone: availability.timeZone,
+      bufferMinutes: settings?.bufferMinutes ?? this.#config.defaultBufferMinutes,
+      minimumNoticeMinutes: settings?.minimumNoticeMinutes ?? this.#config.minimumNoticeMinutes,
+      horizonDays: settings?.horizonDays ?? this.#config.bookingHorizonDays,
+      weekly: availability.weekly,
+      overrides: availability.overrides,
+    };
+  }
+
+  async putAvailability(viewer: Viewer, hostId: string, input: AvailabilityInput): Promise<AvailabilityView> {
+    await this.#host(hostId, ['mentor', 'jury']);
+    this.#assertManagesHost(viewer, hostId);
+    const overrides = input.overrides ?? [];
+    validateAvailability({ timeZone: input.timeZone, weekly: input.weekly, overrides });
+    await this.#db.tx((q) =>
+      saveAvailability(
+        q,
+        hostId,
+        {
+          timeZone: input.timeZone,
+          bufferMinutes: input.bufferMinutes ?? this.#config.defaultBufferMinutes,
+          minimumNoticeMinutes: input.minimumNoticeMinutes ?? null,
+          horizonDays: input.horizonDays ?? null,
+          weekly: input.weekly,
+          overrides,
+        },
+        parseWallTime,
+      ),
+    );
+    return this.getAvailability(viewer, hostId);
+  }
+
+  async addTimeOff(viewer: Viewer, hostId: string, input: { startsAt: string; endsAt: string; reason?: string }) {
+    await this.#host(hostId, ['mentor', 'jury']);
+    this.#assertManagesHost(viewer, hostId);
+    const { from, to } = parseRange(input.startsAt, input.endsAt, 366);
+    const row = await this.#db.one<{ id: string }>('INSERT INTO time_off (user_id, starts_at, ends_at, reason) VALUES ($1, $2, $3, $4) RETURNING id', [
+      hostId,
+      from,
+      to,
+      input.reason ?? '',
+    ]);
+    return { id: row!.id, startsAt: from.toISOString(), endsAt: to.toISOString(), reason: input.reason ?? '' };
+  }
+
+  async listTimeOff(viewer: Viewer, hostId: string) {
+    await this.#host(hostId, ['mentor', 'jury']);
+    this.#assertManagesHost(viewer, hostId);
+    const rows = await this.#db.query<{ id: string; startsAt: Date; endsAt: Date; reason: string }>(
+      'SELECT id, starts_at AS "startsAt", ends_at AS "endsAt", reason FROM time_off WHERE user_id = $1 AND ends_at > $2 ORDER BY starts_at',
+      [hostId, this.#clock.now()],
+    );
+    return rows.map((r) => ({ ...r, startsAt: r.startsAt.toISOString(), endsAt: r.endsAt.toISOString() }));
+  }
+
+  async deleteTimeOff(viewer: Viewer, hostId: string, id: string): Promise<void> {
+    this.#assertManagesHost(viewer, hostId);
+    const n = await this.#db.execute('DELETE FROM time_off WHERE id = $1 AND user_id = $2', [id, hostId]);
+    if (n === 0) throw notFound('time_off_not_found', 'No such time off');
+  }
+
+  // ---------------------------------------------------------------- slots
+
+  /** Windows where every host is available, with the strictest notice, horizon and buffer among them. */
+  async #panelWindows(q: Queryable, hosts: UserBrief[], from: Date, to: Date) {
+    const now = this.#clock.now().getTime();
+    const lists: Interval[][] = [];
+    let notice = 0;
+    let horizonDays = Number.POSITIVE_INFINITY;
+    let buffer = 0;
+    const zones: string[] = [];
+    for (const host of hosts) {
+      const { availability, settings } = await loadAvailability(q, host.id, host.timeZone, new Date(from.getTime() - DAY), new Date(to.getTime() + DAY));
+      lists.push(availabilityWindows(availability, from.getTime(), to.getTime()));
+      notice = Math.max(notice, settings?.minimumNoticeMinutes ?? this.#config.minimumNoticeMinutes);
+      horizonDays = Math.min(horizonDays, settings?.horizonDays ?? this.#config.bookingHorizonDays);
+      buffer = Math.max(buffer, settings?.bufferMinutes ?? this.#config.defaultBufferMinutes);
+      zones.push(availability.timeZone);
+    }
+    return {
+      windows: intersectAll(lists),
+      earliestStart: now + notice * MINUTE,
+      latestStart: now + horizonDays * DAY,
+      bufferMinutes: buffer,
+      zones,
+    };
+  }
+
+  async #viewerZone(viewer: Viewer, override: string | undefined): Promise<string> {
+    if (override !== undefined) {
+      assertZone(override);
+      return override;
+    }
+    return (await userBrief(this.#db, viewer.userId))?.timeZone ?? 'UTC';
+  }
+
+  async #assertStudentsMentor(viewer: Viewer, mentorId: string) {
+    const enrollment = await currentEnrollment(this.#db, viewer.userId);
+    assertPremiumPlus(enrollment);
+    if (enrollment.mentorId !== mentorId) throw forbidden('not_your_mentor', 'Students book sessions with their own mentor only');
+    return enrollment;
+  }
+
+  async #search(hosts: UserBrief[], others: string[], range: { from: Date; to: Date }, durationMinutes: number, viewerZone: string): Promise<SlotSearchResult> {
+    const panel = await this.#panelWindows(this.#db, hosts, range.from, range.to);
+    const pad = (panel.bufferMinutes + durationMinutes) * MINUTE;
+    const around = { from: new Date(range.from.getTime() - pad), to: new Date(range.to.getTime() + pad) };
+    const hostIds = hosts.map((h) => h.id);
+    const slots = computeSlots(panel.windows, {
+      durationMinutes,
+      stepMinutes: this.#config.slotStepMinutes,
+      busy: await busyOf(this.#db, others, around.from, around.to),
+      hostBusy: await busyOf(this.#db, hostIds, around.from, around.to),
+      bufferMinutes: panel.bufferMinutes,
+      earliestStart: panel.earliestStart,
+      latestStart: panel.latestStart,
+    });
+    return {
+      hostIds,
+      durationMinutes,
+      viewerTimeZone: viewerZone,
+      slots: slots.map((s) => ({
+        ...renderInterval(s, viewerZone),
+        hosts: hosts.map((h, i) => {
+          const local = renderInterval(s, panel.zones[i]!).local;
+          return { userId: h.id, timeZone: local.timeZone, startsAt: local.startsAt, endsAt: local.endsAt };
+        }),
+      })),
+    };
+  }
+
+  /** Free mentoring slots of a mentor: the mentor, a coordinator, or the mentor's own premium_plus student. */
+  async mentoringSlots(viewer: Viewer, mentorId: string, q: { from: string; to: string; timeZone?: string }): Promise<SlotSearchResult> {
+    const range = parseRange(q.from, q.to, MAX_SEARCH_DAYS);
+    const mentor = await this.#host(mentorId, ['mentor']);
+    const others: string[] = [];
+    if (viewer.role === 'student') {
+      await this.#assertStudentsMentor(viewer, mentorId);
+      others.push(viewer.userId);
+    } else if (viewer.role === 'mentor' && viewer.userId !== mentorId) {
+      throw forbidden('not_your_availability', 'A mentor sees only their own slots');
+    } else if (viewer.role === 'jury') {
+      throw forbidden('role_not_allowed', 'Jury members do not book mentoring sessions');
+    }
+    return this.#search([mentor], others, range, this.#config.mentoringMinutes, await this.#viewerZone(viewer, q.timeZone));
+  }
+
+  async #juryPanel(juryIds: string[]): Promise<UserBrief[]> {
+    if (new Set(juryIds).size !== juryIds.length) throw invalid('duplicate_jury_member', 'A jury member is listed twice');
+    if (juryIds.length < 2 || juryIds.length > 3) throw invalid('jury_size', 'A defence needs 2 or 3 jury members');
+    const panel: UserBrief[] = [];
+    for (const id of juryIds) {
+      const u = await userBrief(this.#db, id);
+      if (!u || u.role !== 'jury') throw unprocessable('not_a_jury_member', `${id} is not a jury member`, { userId: id });
+      panel.push(u);
+    }
+    return panel;
+  }
+
+  #defenceDuration(minutes: number | undefined): number {
+    const d = minutes ?? this.#config.defenceDefaultMinutes;
+    if (d < this.#config.defenceMinMinutes || d > this.#config.defenceMaxMinutes) {
+      throw invalid('invalid_duration', `A defence lasts ${this.#config.defenceMinMinutes} to ${this.#config.defenceMaxMinutes} minutes`);
+    }
+    return d;
+  }
+
+  /** Slots where every jury member is available and free, and the candidate is free (coordinators). */
+  async defenceSlots(viewer: Viewer, q: { studentId: string; juryIds: string[]; from: string; to: string; durationMinutes?: number; timeZone?: string }): Promise<SlotSearchResult> {
+    const range = parseRange(q.from, q.to, MAX_SEARCH_DAYS);
+    const duration = this.#defenceDuration(q.durationMinutes);
+    const panel = await this.#juryPanel(q.juryIds);
+    await this.#defenceCandidate(q.studentId);
+    return this.#search(panel, [q.studentId], range, duration, await this.#viewerZone(viewer, q.timeZone));
+  }
+
+  async #defenceCandidate(studentId: string) {
+    const student = await userBrief(this.#db, studentId);
+    if (!student || student.role !== 'student') throw notFound('student_not_found', 'No such student');
+    const enrollment = await currentEnrollment(this.#db, studentId);
+    assertPremiumPlus(enrollment);
+    const progress = await progressOf(this.#db, enrollment.id);
+    const pending = progress.filter((p) => p.state !== 'validated');
+    if (progress.length === 0 || pending.length > 0) {
+      throw unprocessable('projects_not_validated', `A defence needs every project of the path validated (${pending.length} still open)`, {
+        pendingProjectIds: pending.map((p) => p.id),
+      });
+    }
+    return { student, enrollment };
+  }
+
+  // ---------------------------------------------------------------- booking
+
+  async #assertOffered(hosts: UserBrief[], start: number, durationMinutes: number): Promise<void> {
+    const from = new Date(start - DAY);
+    const to = new Date(start + DAY);
+    const panel = await this.#panelWindows(this.#db, hosts, from, to);
+    const offered = isSlotOffered(panel.windows, start, {
+      durationMinutes,
+      stepMinutes: this.#config.slotStepMinutes,
+      earliestStart: panel.earliestStart,
+      latestStart: panel.latestStart,
+    });
+    if (!offered) {
+      const reason =
+        start < panel.earliestStart ? 'it is inside the minimum notice' : start > panel.latestStart ? 'it is beyond the booking horizon' : 'the host is not available then';
+      throw unprocessable('slot_not_offered', `This time is not an offered slot: ${reason}`, {
+        earliestStart: new Date(panel.earliestStart).toISOString(),
+        latestStart: new Date(panel.latestStart).toISOString(),
+      });
+    }
+  }
+
+  /**
+   * Holds the participants for [start, end) in one transaction. Per-person
+   * advisory locks serialise bookings of the same people so the buffer check
+   * (which the constraint cannot express) is exact; a direct overlap is left
+   * to the exclusion constraint, whose 23P01 becomes a 409 slot_taken.
+   */
+  async #hold<T>(parties: Party[], hostIds: string[], start: number, end: number, bufferMinutes: number, exceptSessionId: string | undefined, write: (q: Queryable) => Promise<T>): Promise<T> {
+    try {
+      return await this.#db.tx(async (q) => {
+        for (const id of [...new Set(parties.map((p) => p.userId))].sort()) {
+          await q.execute(`SELECT pg_advisory_xact_lock(hashtextextended('scheduling:' || $1::text, 0))`, [id]);
+        }
+        const buffer = bufferMinutes * MINUTE;
+        if (buffer > 0) {
+          const near = await busyOf(q, hostIds, new Date(start - buffer), new Date(end + buffer), exceptSessionId);
+          const onlyBuffer = near.filter((b) => !(b.start < end && b.end > start));
+          if (onlyBuffer.length > 0) throw conflict('buffer_conflict', `The host keeps ${bufferMinutes} minutes between sessions`);
+        }
+        return write(q);
+      });
+    } catch (err) {
+      if (sqlStateOf(err) === SqlState.exclusionViolation) {
+        throw conflict('slot_taken', 'This time is no longer free for one of the participants');
+      }
+      throw err;
+    }
+  }
+
+  async #insertSession(q: Queryable, s: { kind: 'mentoring' | 'defence'; enrollmentId: string; projectId: string | null; hostId: string; start: number; end: number; createdBy: string; parties: Party[]; viewer: Viewer }): Promise<string> {
+    const now = this.#clock.now();
+    const row = await q.one<{ id: string }>(
+      `INSERT INTO sessions (kind, enrollment_id, project_id, host_id, starts_at, ends_at, created_by, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`,
+      [s.kind, s.enrollmentId, s.projectId, s.hostId, new Date(s.start), new Date(s.end), s.createdBy, now],
+    );
+    const id = row!.id;
+    for (const p of s.parties) {
+      await q.execute('INSERT INTO session_participants (session_id, user_id, role, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)', [
+        id,
+        p.userId,
+        p.role,
+        new Date(s.start),
+        new Date(s.end),
+      ]);
+    }
+    await recordChange(q, {
+      sessionId: id,
+      change: 'booked',
+      changedBy: s.viewer.userId,
+      changedByRole: s.viewer.role,
+      oldStartsAt: null,
+      oldEndsAt: null,
+      newStartsAt: new Date(s.start),
+      newEndsAt: new Date(s.end),
+      late: false,
+      reason: '',
+      sequence: 0,
+      at: now,
+    });
+    return id;
+  }
+
+  async #afterChange(sessionId: string, kind: 'session_booked' | 'session_rescheduled' | 'session_cancelled', actor: Viewer, extra: Record<string, unknown> = {}): Promise<void> {
+    const detail = (await sessionDetail(this.#db, sessionId))!;
+    await this.#reminders.sync({ id: sessionId, startsAt: detail.startsAt, status: detail.status });
+    const participants = await participantsOf(this.#db, sessionId);
+    for (const p of participants) {
+      if (p.userId === actor.userId) continue;
+      await this.#notifier.notify(p.userId, kind, sessionId, {
+        sessionId,
+        kind: detail.kind,
+        startsAt: detail.startsAt.toISOString(),
+        endsAt: detail.endsAt.toISOString(),
+        projectTitle: detail.projectTitle,
+        joinUrl: this.joinUrl(sessionId),
+        ...extra,
+      });
+    }
+  }
+
+  /** A premium_plus student books a mentoring session with their mentor. */
+  async bookMentoring(viewer: Viewer, input: { startsAt: string; projectId: string }): Promise<SessionView> {
+    if (viewer.role !== 'student') throw forbidden('role_not_allowed', 'Students book mentoring sessions');
+    const enrollment = await currentEnrollment(this.#db, viewer.userId);
+    assertPremiumPlus(enrollment);
+    if (!enrollment.mentorId) throw unprocessable('mentor_not_assigned', 'No mentor is assigned yet');
+    const project = await this.#db.one('SELECT 1 FROM projects WHERE id = $1 AND path_id = $2', [input.projectId, enrollment.pathId]);
+    if (!project) throw unprocessable('project_not_in_path', 'This project is not part of your path');
+    const start = parseInstant(input.startsAt, 'startsAt');
+    const mentor = await this.#host(enrollment.mentorId, ['mentor']);
+    const duration = this.#config.mentoringMinutes;
+    await this.#assertOffered([mentor], start, duration);
+    const settings = await loadSettings(this.#db, mentor.id);
+    const parties: Party[] = [
+      { userId: viewer.userId, role: 'student' },
+      { userId: mentor.id, role: 'mentor' },
+    ];
+    const end = start + duration * MINUTE;
+    const id = await this.#hold(parties, [mentor.id], start, end, settings?.bufferMinutes ?? this.#config.defaultBufferMinutes, undefined, (q) =>
+      this.#insertSession(q, { kind: 'mentoring', enrollmentId: enrollment.id, projectId: input.projectId, hostId: mentor.id, start, end, createdBy: viewer.userId, parties, viewer }),
+    );
+    await this.#afterChange(id, 'session_booked', viewer);
+    this.#events.emit('session.booked', { sessionId: id });
+    return this.view(viewer, id);
+  }
+
+  /** A coordinator schedules a defence: every project validated, 2–3 jury members, all held at once. */
+  async scheduleDefence(viewer: Viewer, input: { studentId: string; juryIds: string[]; startsAt: string; durationMinutes?: number }): Promise<SessionView> {
+    if (viewer.role !== 'coordinator') throw forbidden('role_not_allowed', 'Coordinators schedule defences');
+    const duration = this.#defenceDuration(input.durationMinutes);
+    const panel = await this.#juryPanel(input.juryIds);
+    const { enrollment } = await this.#defenceCandidate(input.studentId);
+    const start = parseInstant(input.startsAt, 'startsAt');
+    const existing = await this.#db.one(
+      `SELECT 1 FROM sessions WHERE enrollment_id = $1 AND kind = 'defence' AND status = 'scheduled' AND ends_at > $2`,
+      [enrollment.id, this.#clock.now()],
+    );
+    if (existing) throw conflict('defence_already_scheduled', 'This student already has an upcoming defence');
+    await this.#assertOffered(panel, start, duration);
+    const end = start + duration * MINUTE;
+    const parties: Party[] = [{ userId: input.studentId, role: 'student' }, ...panel.map((j) => ({ userId: j.id, role: 'jury' as const }))];
+    const buffer = await this.#maxBuffer(panel.map((p) => p.id));
+    const id = await this.#hold(parties, panel.map((p) => p.id), start, end, buffer, undefined, (q) =>
+      this.#insertSession(q, { kind: 'defence', enrollmentId: enrollment.id, projectId: null, hostId: panel[0]!.id, start, end, createdBy: viewer.userId, parties, viewer }),
+    );
+    await this.#afterChange(id, 'session_booked', viewer);
+    this.#events.emit('session.booked', { sessionId: id });
+    return this.view(viewer, id);
+  }
+
+  async #maxBuffer(hostIds: string[]): Promise<number> {
+    let buffer = 0;
+    for (const id of hostIds) buffer = Math.max(buffer, (await loadSettings(this.#db, id))?.bufferMinutes ?? this.#config.defaultBufferMinutes);
+    return buffer;
+  }
+
+  /** The session, if the viewer may change it: a participant (not an observer) or a coordinator. */
+  async #changeable(viewer: Viewer, sessionId: string): Promise<{ detail: SessionDetail; participants: ParticipantDetail[] }> {
+    const detail = UUID.test(sessionId) ? await sessionDetail(this.#db, sessionId) : undefined;
+    if (!detail) throw notFound('session_not_found', 'No such session');
+    const participants = await participantsOf(this.#db, sessionId);
+    const mine = participants.find((p) => p.userId === viewer.userId);
+    if (viewer.role !== 'coordinator' && (!mine || mine.role === 'observer')) throw notFound('session_not_found', 'No such session');
+    if (detail.status === 'cancelled') throw conflict('session_cancelled', 'This session was cancelled');
+    if (detail.status === 'completed') throw conflict('session_completed', 'This session is over');
+    if (detail.startsAt.getTime() <= this.#clock.now().getTime()) throw unprocessable('session_started', 'This session has already started');
+    return { detail, participants };
+  }
+
+  #isLate(startsAt: Date): boolean {
+    return startsAt.getTime() - this.#clock.now().getTime() < this.#config.lateCancelNoticeHours * 3_600_000;
+  }
+
+  async reschedule(viewer: Viewer, sessionId: string, input: { startsAt: string; durationMinutes?: number; reason?: string }): Promise<SessionView> {
+    const { detail, participants } = await this.#changeable(viewer, sessionId);
+    const start = parseInstant(input.startsAt, 'startsAt');
+    const oldDuration = (detail.endsAt.getTime() - detail.startsAt.getTime()) / MINUTE;
+    let duration = oldDuration;
+    if (input.durationMinutes !== undefined) {
+      if (detail.kind !== 'defence') throw invalid('invalid_duration', `A mentoring session lasts ${this.#config.mentoringMinutes} minutes`);
+      duration = this.#defenceDuration(input.durationMinutes);
+    }
+    if (start === detail.startsAt.getTime() && duration === oldDuration) throw unprocessable('same_time', 'The session is already at this time');
+    const hostIds = participants.filter((p) => p.role === 'mentor' || p.role === 'jury').map((p) => p.userId);
+    const hosts: UserBrief[] = [];
+    for (const id of hostIds) hosts.push((await userBrief(this.#db, id))!);
+    await this.#assertOffered(hosts, start, duration);
+    const end = start + duration * MINUTE;
+    const late = this.#isLate(detail.startsAt);
+    const parties = participants.filter((p): p is ParticipantDetail & Party => p.role !== 'observer');
+    await this.#hold(parties, hostIds, start, end, await this.#maxBuffer(hostIds), sessionId, async (q) => {
+      const now = this.#clock.now();
+      const row = await q.one<{ sequence: number }>(
+        `UPDATE sessions SET starts_at = $2, ends_at = $3, sequence = sequence + 1, updated_at = $4
+          WHERE id = $1 AND status = 'scheduled' AND starts_at = $5 RETURNING sequence`,
+        [sessionId, new Date(start), new Date(end), now, detail.startsAt],
+      );
+      if (!row) throw conflict('session_changed', 'The session was changed meanwhile; reload it');
+      await q.execute('UPDATE session_participants SET starts_at = $2, ends_at = $3 WHERE session_id = $1', [sessionId, new Date(start), new Date(end)]);
+      await recordChange(q, {
+        sessionId,
+        change: 'rescheduled',
+        changedBy: viewer.userId,
+        changedByRole: viewer.role,
+        oldStartsAt: detail.startsAt,
+        oldEndsAt: detail.endsAt,
+        newStartsAt: new Date(start),
+        newEndsAt: new Date(end),
+        late,
+        reason: input.reason ?? '',
+        sequence: row.sequence,
+        at: now,
+      });
+    });
+    await this.#afterChange(sessionId, 'session_rescheduled', viewer, { previousStartsAt: detail.startsAt.toISOString(), late });
+    this.#events.emit('session.rescheduled', { sessionId });
+    return this.view(viewer, sessionId);
+  }
+
+  async cancel(viewer: Viewer, sessionId: string, input: { reason?: string }): Promise<SessionView & { late: boolean }> {
+    const { detail } = await this.#changeable(viewer, sessionId);
+    const late = this.#isLate(detail.startsAt);
+    await this.#db.tx(async (q) => {
+      const now = this.#clock.now();
+      const row = await q.one<{ sequence: number }>(
+        `UPDATE sessions SET status = 'cancelled', sequence = sequence + 1, updated_at = $2 WHERE id = $1 AND status = 'scheduled' RETURNING sequence`,
+        [sessionId, now],
+      );
+      if (!row) throw conflict('session_cancelled', 'This session was cancelled');
+      // Frees everyone's calendar (the exclusion constraint only covers busy rows).
+      await q.execute('UPDATE session_participants SET busy = false WHERE session_id = $1', [sessionId]);
+      await recordChange(q, {
+        sessionId,
+        change: 'cancelled',
+        changedBy: viewer.userId,
+        changedByRole: viewer.role,
+        oldStartsAt: detail.startsAt,
+        oldEndsAt: detail.endsAt,
+        newStartsAt: null,
+        newEndsAt: null,
+        late,
+        reason: input.reason ?? '',
+        sequence: row.sequence,
+        at: now,
+      });
+    });
+    await this.#afterChange(sessionId, 'session_cancelled', viewer, { late, reason: input.reason ?? '' });
+    this.#events.emit('session.cancelled', { sessionId, late });
+    return { ...(await this.view(viewer, sessionId)), late };
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  async #assertCanView(viewer: Viewer, sessionId: string): Promise<SessionDetail> {
+    const detail = UUID.test(sessionId) ? await sessionDetail(this.#db, sessionId) : undefined;
+    if (!detail) throw notFound('session_not_found', 'No such session');
+    if (viewer.role === 'coordinator') return detail;
+    const p = await this.#db.one('SELECT 1 FROM session_participants WHERE session_id = $1 AND user_id = $2', [sessionId, viewer.userId]);
+    if (!p) throw notFound('session_not_found', 'No such session');
+    return detail;
+  }
+
+  async view(viewer: Viewer, sessionId: string, timeZone?: string): Promise<SessionView> {
+    const detail = await this.#assertCanView(viewer, sessionId);
+    return this.#render(detail, await this.#viewerZone(viewer, timeZone));
+  }
+
+  async #render(d: SessionDetail, zone: string): Promise<SessionView> {
+    const participants = await participantsOf(this.#db, d.id);
+    const cancelled =
+      d.status === 'cancelled'
+        ? await this.#db.one<{ at: Date; by: string | null; late: boolean; reason: string }>(
+            `SELECT at, changed_by AS by, late, reason FROM session_changes WHERE session_id = $1 AND change = 'cancelled' ORDER BY id DESC LIMIT 1`,
+            [d.id],
+          )
+        : undefined;
+    return {
+      id: d.id,
+      kind: d.kind,
+      status: d.status,
+      startsAt: d.startsAt.toISOString(),
+      endsAt: d.endsAt.toISOString(),
+      durationMinutes: (d.endsAt.getTime() - d.startsAt.getTime()) / MINUTE,
+      sequence: d.sequence,
+      updatedAt: d.updatedAt.toISOString(),
+      projectId: d.projectId,
+      projectTitle: d.projectTitle,
+      pathTitle: d.pathTitle,
+      hostId: d.hostId,
+      enrollmentId: d.enrollmentId,
+      studentId: d.studentId,
+      joinUrl: this.joinUrl(d.id),
+      icsUrl: `/sessions/${d.id}/calendar.ics`,
+      local: renderInterval({ start: d.startsAt.getTime(), end: d.endsAt.getTime() }, zone).local,
+      participants,
+      cancellation: cancelled ? { at: cancelled.at.toISOString(), by: cancelled.by, late: cancelled.late, reason: cancelled.reason } : null,
+    };
+  }
+
+  /** The caller's upcoming sessions (not yet ended), in UTC and in the caller's zone. */
+  async upcoming(viewer: Viewer, q: { includeCancelled?: boolean; timeZone?: string }): Promise<{ timeZone: string; sessions: SessionView[] }> {
+    const zone = await this.#viewerZone(viewer, q.timeZone);
+    const now = this.#clock.now();
+    const to = new Date(now.getTime() + 366 * DAY);
+    const list =
+      viewer.role === 'coordinator'
+        ? await this.#db.query<SessionDetail>(
+            `${DETAIL_SELECT} WHERE s.ends_at > $1 AND s.starts_at < $2 AND ($3 OR s.status <> 'cancelled') ORDER BY s.starts_at, s.id LIMIT 500`,
+            [now, to, q.includeCancelled ?? false],
+          )
+        : await sessionsForUser(this.#db, viewer.userId, now, to, q.includeCancelled ?? false);
+    const sessions: SessionView[] = [];
+    for (const d of list) sessions.push(await this.#render(d, zone));
+    return { timeZone: zone, sessions };
+  }
+
+  async history(viewer: Viewer, sessionId: string): Promise<SessionChange[]> {
+    await this.#assertCanView(viewer, sessionId);
+    return changesOf(this.#db, sessionId);
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function parseInstant(value: string, field: string): number {
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms) || !/[zZ]|[+-]\d{2}:?\d{2}$/.test(value)) {
+    throw invalid('invalid_instant', `${field} must be an ISO 8601 instant with a zone offset (e.g. 2026-03-03T17:00:00Z)`);
+  }
+  return ms;
+}
+
+export function parseRange(fromIso: string, toIso: string, maxDays: number): { from: Date; to: Date } {
+  const from = parseInstant(fromIso, 'from');
+  const to = parseInstant(toIso, 'to');
+  if (to <= from) throw invalid('end_before_start', 'The end must be after the start', { from: fromIso, to: toIso });
+  if (to - from > maxDays * DAY) throw invalid('range_too_long', `A range spans at most ${maxDays} days`);
+  return { from: new Date(from), to: new Date(to) };
+}
