@@ -2,6 +2,7 @@ import t from 'tap';
 import { api, nextEvent, request, startTestApp } from './helpers/app.ts';
 import { insertSession } from './helpers/sessions.ts';
 import { startWebhookReceiver } from './helpers/webhook-receiver.ts';
+import { insertPresence } from './helpers/attendance-fixtures.ts';
 import { verifySignature, SIGNATURE_HEADER, TIMESTAMP_HEADER, EVENT_HEADER } from '../src/progression/index.ts';
 
 const HOUR = 3_600_000;
@@ -25,7 +26,7 @@ t.test("a student's whole path: projects validated one by one, a defence held th
 
   const sub = await api(url, 'POST', '/webhooks', coordinatorToken, {
     url: receiver.url,
-    events: ['session.booked', 'session.completed', 'project.validated', 'defence.completed', 'diploma.issued'],
+    events: ['session.booked', 'session.completed', 'attendance.finalized', 'project.validated', 'defence.completed', 'diploma.issued'],
     description: 'student information system',
   });
   t.equal(sub.status, 201);
@@ -34,7 +35,11 @@ t.test("a student's whole path: projects validated one by one, a defence held th
 
   const now = Date.now();
   let slot = 0;
-  /** A mentoring session that took place (fixture in place of the booking flow), announced as scheduling would. */
+  /**
+   * A mentoring session both attended (fixtures in place of the booking flow and
+   * the room's presence log), announced as scheduling would; resolves once the
+   * attendance capability has finalized its record.
+   */
   const pastMentoring = async (projectId: string) => {
     slot++;
     const startsAt = new Date(now - (40 - slot) * HOUR);
@@ -50,7 +55,16 @@ t.test("a student's whole path: projects validated one by one, a defence held th
         { userId: demo.mentor.id, role: 'mentor' },
       ],
     });
+    await insertPresence(db, sessionId, [demo.student.id, demo.mentor.id], startsAt, new Date(startsAt.getTime() + 30 * 60_000));
+    const finalized = new Promise<void>((resolve) => {
+      const off = app.events.on('attendance.finalized', (e) => {
+        if (e.sessionId !== sessionId) return;
+        off();
+        resolve();
+      });
+    });
     app.events.emit('session.booked', { sessionId });
+    await finalized;
     app.events.emit('session.completed', { sessionId });
     return sessionId;
   };
@@ -91,7 +105,7 @@ t.test("a student's whole path: projects validated one by one, a defence held th
     t.equal(p.validatedCount, 6);
     t.equal(p.evaluations.length, 7);
     t.equal(p.sessions.length, 7);
-    t.ok(p.sessions.every((s: { attendance: string }) => s.attendance === 'took_place'));
+    t.ok(p.sessions.every((s: { attendance: string }) => s.attendance === 'present'), 'every session attended, per the attendance record');
   });
 
   await t.test('the defence: lobby, admission, phases, deliberation without the candidate, verdict confirmed by every jury member', async (t) => {
@@ -233,7 +247,7 @@ t.test("a student's whole path: projects validated one by one, a defence held th
   await t.test('the webhook receiver got every event, each signature verified, the refused one retried', async (t) => {
     const count = (hooks: typeof receiver.received, event: string) => new Set(hooks.filter((h) => h.json.event === event && h.answered === 200).map((h) => h.json.id)).size;
     const hooks = await receiver.until(
-      (r) => count(r, 'project.validated') === 6 && count(r, 'diploma.issued') === 1 && count(r, 'defence.completed') === 1 && count(r, 'session.booked') === 7 && count(r, 'session.completed') === 7,
+      (r) => count(r, 'project.validated') === 6 && count(r, 'diploma.issued') === 1 && count(r, 'defence.completed') === 1 && count(r, 'session.booked') === 7 && count(r, 'session.completed') === 7 && count(r, 'attendance.finalized') === 7,
     );
     for (const h of hooks) {
       t.ok(verifySignature(secret, String(h.headers[TIMESTAMP_HEADER]), h.body, String(h.headers[SIGNATURE_HEADER])), `signature of ${h.json.event} verified`);
@@ -250,7 +264,12 @@ t.test("a student's whole path: projects validated one by one, a defence held th
     const diploma = hooks.find((h) => h.json.event === 'diploma.issued')!;
     t.equal(diploma.json.data.studentId, demo.student.id);
 
-    const log = await api(url, 'GET', `/webhooks/${sub.body.id}/deliveries`, coordinatorToken);
+    // The receiver answered before the server wrote the outcome down: wait for the log to settle.
+    let log = await api(url, 'GET', `/webhooks/${sub.body.id}/deliveries`, coordinatorToken);
+    for (let i = 0; i < 100 && !log.body.every((d: { status: string }) => d.status === 'delivered'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      log = await api(url, 'GET', `/webhooks/${sub.body.id}/deliveries`, coordinatorToken);
+    }
     t.equal(log.status, 200);
     const entry = log.body.find((d: { id: string }) => d.id === refused.json.id);
     t.equal(entry.status, 'delivered');

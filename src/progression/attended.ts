@@ -1,21 +1,24 @@
+import { finalizedAttendance } from '../attendance/index.ts';
 import type { Queryable } from '../db/index.ts';
 import type { Session } from '../sessions/index.ts';
 
-export type AttendanceStatus = 'cancelled' | 'upcoming' | 'in_progress' | 'took_place' | 'attended' | 'absent';
-
 /**
- * Did this session take place with the student present? Until the attendance
- * capability publishes its record, a session counts as having taken place once
- * it has started and was not cancelled.
+ * How a session went for the student: from the attendance record once it is
+ * finalized (present, late, left_early, no_show); before that, from the
+ * clock (cancelled, upcoming, in_progress, took_place).
  */
-export async function attendanceStatus(_db: Queryable, session: Session, _studentId: string, now: Date): Promise<AttendanceStatus> {
+export type AttendanceStatus = 'cancelled' | 'upcoming' | 'in_progress' | 'took_place' | 'present' | 'late' | 'left_early' | 'no_show';
+
+export async function attendanceStatus(db: Queryable, session: Session, studentId: string, now: Date): Promise<AttendanceStatus> {
   if (session.status === 'cancelled') return 'cancelled';
   if (now.getTime() < session.startsAt.getTime()) return 'upcoming';
-  if (session.status === 'completed') return 'took_place';
-  if (now.getTime() < session.endsAt.getTime()) return 'in_progress';
+  const record = (await finalizedAttendance(db, session.id))?.find((r) => r.userId === studentId);
+  if (record) return record.status;
+  if (session.status !== 'completed' && now.getTime() < session.endsAt.getTime()) return 'in_progress';
   return 'took_place';
 }
 
+/** Did the session take place with the student there? A finalized no-show says no; so do cancelled and future sessions. */
 export function countsAsAttended(status: AttendanceStatus): boolean {
-  return status === 'attended' || status === 'took_place' || status === 'in_progress';
+  return status !== 'cancelled' && status !== 'upcoming' && status !== 'no_show';
 }

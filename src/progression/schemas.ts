@@ -95,7 +95,7 @@ export const ProgressSchema = Type.Object({
       startsAt: IsoDateTime,
       endsAt: IsoDateTime,
       status: Type.String(),
-      attendance: Type.String({ description: 'cancelled | upcoming | in_progress | took_place | attended | absent' }),
+      attendance: Type.String({ description: 'present | late | left_early | no_show (finalized record), else cancelled | upcoming | in_progress | took_place' }),
     }),
   ),
   evaluations: Type.Array(EvaluationSchema),
