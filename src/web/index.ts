@@ -1,1 +1,1 @@
-export { webPlugin } from './plugin.ts';
+export { webPlugin, webDistDir } from './plugin.ts';

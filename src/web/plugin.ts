@@ -1,4 +1,35 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
+import fastifyStatic from '@fastify/static';
 
-/** Routes, socket handlers and jobs of this capability (registered inside the API scope). */
-export const webPlugin: FastifyPluginAsync = async (_app) => {};
+/** Where `npm run build:web` puts the bundled client. */
+export const webDistDir = fileURLToPath(new URL('./dist/', import.meta.url));
+
+/**
+ * Serves the browser client (the bundle built by scripts/build-web.mjs) at `/`.
+ * Registered outside the API scope: these are public static files; the client
+ * then calls the API with its bearer token. When the bundle was not built,
+ * `/` says how to build it instead of failing the server.
+ */
+export const webPlugin: FastifyPluginAsync = async (app) => {
+  if (!existsSync(join(webDistDir, 'index.html'))) {
+    app.log.warn({ dir: webDistDir }, 'web client not built: run `npm run build:web`');
+    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+      reply.code(503).type('text/plain; charset=utf-8').send('The web client is not built. Run `npm run build:web` and restart the server.\n'),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root: webDistDir,
+    prefix: '/',
+    index: ['index.html'],
+    // The bundle keeps its name across builds: let browsers revalidate.
+    cacheControl: true,
+    maxAge: 0,
+    setHeaders(reply, path) {
+      if (path.endsWith('.html')) reply.header('cache-control', 'no-cache');
+    },
+  });
+};

@@ -1,0 +1,106 @@
+/**
+ * Jury defence display over the `/defence` namespace (progression): the phase
+ * and its end time for everyone, the lobby screen for the candidate, admit and
+ * next-phase controls for the jury. When the namespace is missing or the
+ * session is not a defence, the panel stays hidden.
+ */
+import type { Socket } from 'socket.io-client';
+import { clear, h } from './dom.ts';
+import { t, type MessageKey } from './i18n.ts';
+import { connect, request } from './signal.ts';
+
+const PHASES = ['lobby', 'presentation', 'questions', 'deliberation', 'verdict', 'completed'] as const;
+type Phase = (typeof PHASES)[number];
+
+export interface DefenceState {
+  sessionId: string;
+  candidateId: string;
+  phase: Phase;
+  candidateView?: 'lobby' | 'live' | 'waiting' | 'done';
+  phaseEndsAt?: string | null;
+  outcome?: 'pass' | 'fail' | null;
+}
+
+const NEXT: Partial<Record<Phase, Phase>> = { presentation: 'questions', questions: 'deliberation', deliberation: 'verdict' };
+const phaseName = (p: string) => (PHASES.includes(p as Phase) ? t(`phase.${p}` as MessageKey) : p);
+
+export class DefencePanel {
+  readonly element: HTMLElement;
+  readonly #sessionId: string;
+  readonly #socket: Socket;
+  readonly #formatTime: (iso: string) => string;
+  readonly #onCandidateView: (view: string) => void;
+  #role: string | undefined;
+  #closed = false;
+
+  constructor(sessionId: string, options: { formatTime: (iso: string) => string; onCandidateView: (view: string) => void }) {
+    this.#sessionId = sessionId;
+    this.#formatTime = options.formatTime;
+    this.#onCandidateView = options.onCandidateView;
+    this.element = h('section', { class: 'defence-panel', id: 'defence-panel', 'aria-live': 'polite', hidden: true });
+    this.#socket = connect('/defence');
+    this.#socket.on('connect', () => void this.#join());
+    this.#socket.on('connect_error', () => {
+      // No /defence namespace on this server (or refused): nothing to show.
+      if (!this.#socket.active) this.element.hidden = true;
+    });
+    this.#socket.on('defenceState', (state: DefenceState) => this.#render(state));
+  }
+
+  async #join(): Promise<void> {
+    try {
+      const { role, state } = await request<{ role: string; state: DefenceState }>(this.#socket, 'join', { sessionId: this.#sessionId });
+      this.#role = role;
+      this.#render(state);
+    } catch {
+      // Not a defence (or not available): stay hidden and stop trying.
+      this.element.hidden = true;
+      this.close();
+    }
+  }
+
+  #render(state: DefenceState): void {
+    if (state.sessionId !== this.#sessionId) return;
+    this.element.hidden = false;
+    clear(this.element);
+    const isJury = this.#role === 'jury';
+    this.element.append(
+      h('h2', {}, t('defence.title')),
+      h(
+        'p',
+        { class: 'phase', 'data-phase': state.phase },
+        t('defence.phase', { phase: phaseName(state.phase) }),
+        state.phaseEndsAt ? ` — ${t('defence.endsAt', { time: this.#formatTime(state.phaseEndsAt) })}` : '',
+      ),
+    );
+    if (state.outcome) this.element.append(h('p', { class: 'outcome' }, t(state.outcome === 'pass' ? 'defence.outcome.pass' : 'defence.outcome.fail')));
+    if (!isJury) {
+      const view = state.candidateView ?? (state.phase === 'lobby' ? 'lobby' : 'live');
+      const text = view === 'lobby' ? t('defence.lobby') : view === 'waiting' ? t('defence.waiting') : view === 'done' ? t('defence.done') : '';
+      if (text) this.element.append(h('p', { class: 'candidate-view', role: 'status' }, text));
+      this.#onCandidateView(view);
+      return;
+    }
+    const controls = h('div', { class: 'defence-controls' });
+    if (state.phase === 'lobby') {
+      controls.append(h('button', { type: 'button', onclick: () => void this.#act('admit', {}) }, t('defence.admit')));
+    }
+    const next = NEXT[state.phase];
+    if (next) controls.append(h('button', { type: 'button', onclick: () => void this.#act('advance', { to: next }) }, t('defence.next', { phase: phaseName(next) })));
+    this.element.append(controls);
+  }
+
+  async #act(event: 'admit' | 'advance', extra: Record<string, unknown>): Promise<void> {
+    try {
+      await request(this.#socket, event, { sessionId: this.#sessionId, ...extra });
+    } catch (err) {
+      this.element.append(h('p', { class: 'error', role: 'alert' }, t('error.generic', { message: (err as Error).message })));
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.disconnect();
+  }
+}
