@@ -202,8 +202,8 @@ export class Room {
         void previous.leave(sessionChannel(this.sessionId));
         delete previous.data.room;
       }
-      peer.socket = socket;
       peer.closeMedia();
+      peer.socket = socket;
       if (!wasConnected) {
         this.#presence(peer, 'reconnect');
         this.#broadcast(peer, 'peerConnection', { peerId: peer.id, userId: peer.userId, connected: true });
@@ -304,9 +304,7 @@ export class Room {
       for (const peer of this.#peers.values()) {
         for (const consumer of [...peer.consumers.values()]) {
           const crosses = peer.userId === userId ? consumer.appData.userId !== userId : consumer.appData.userId === userId;
-          if (!crosses) continue;
-          consumer.close();
-          peer.notify('consumerClosed', { consumerId: consumer.id, producerId: consumer.producerId });
+          if (crosses) consumer.close();
         }
       }
     }
@@ -469,8 +467,11 @@ export class Room {
       }),
     );
     peer.consumers.set(consumer.id, consumer);
-    consumer.observer.once('close', () => peer.consumers.delete(consumer.id));
-    consumer.on('producerclose', () => peer.notify('consumerClosed', { consumerId: consumer.id, producerId: producer.id }));
+    // However it closes (producer gone, isolation, transport or router closed), the client is told.
+    consumer.observer.once('close', () => {
+      peer.consumers.delete(consumer.id);
+      if (!this.#closed) peer.notify('consumerClosed', { consumerId: consumer.id, producerId: producer.id });
+    });
     return {
       consumerId: consumer.id,
       producerId: producer.id,
