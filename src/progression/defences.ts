@@ -88,7 +88,7 @@ export async function assertDefenceEligible(q: Queryable, enrollmentId: string, 
     [enrollmentId],
   );
   if (remaining && remaining.n > 0) {
-    throw unprocessable('projects_remaining', `${remaining.n} project(s) of the path are not validated yet`, { remaining: remaining.n });
+    throw unprocessable('projects_not_validated', `A defence needs every project of the path validated (${remaining.n} still open)`, { remaining: remaining.n });
   }
   const failed = await q.one<{ retakeAllowedFrom: Date }>(
     `SELECT retake_allowed_from AS "retakeAllowedFrom" FROM defences

@@ -62,6 +62,9 @@ export async function recordEvaluation(deps: ProgressionDeps, sessionId: string,
 
   const result = await db
     .tx(async (q) => {
+      if (await q.one('SELECT 1 FROM evaluations WHERE session_id = $1', [session.id])) {
+        throw conflict('already_evaluated', 'This session already has an evaluation');
+      }
       const progress = await q.one<{ state: string }>('SELECT state FROM project_progress WHERE enrollment_id = $1 AND project_id = $2 FOR UPDATE', [
         enrollment.id,
         projectId,
