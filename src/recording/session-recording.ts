@@ -64,8 +64,10 @@ export class SessionRecording {
   #stopping: Promise<void> | undefined;
   #stopReason: SegmentEndReason | undefined;
   readonly #onNewProducer = (p: RoomProducer) => void this.#addTrack(p);
-  readonly #onRoomClose = () => void this.stop('room_closed');
+  // A room closed by a draining server stops the recording as a shutdown, not as the end of the session.
+  readonly #onRoomClose = (reason: unknown) => void this.stop(/draining|shutdown/.test(String(reason)) ? 'server_shutdown' : 'room_closed');
   #onStopped: ((reason: SegmentEndReason) => void) | undefined;
+  #done = false;
 
   private constructor(options: SessionRecordingOptions) {
     this.#o = options;
@@ -99,6 +101,7 @@ export class SessionRecording {
   /** Called once when the recording stops, whatever the reason (the room closing included). */
   onStopped(fn: (reason: SegmentEndReason) => void): void {
     this.#onStopped = fn;
+    if (this.#done) fn(this.#stopReason!);
   }
 
   stop(reason: SegmentEndReason = 'stopped'): Promise<void> {
@@ -109,6 +112,7 @@ export class SessionRecording {
       await Promise.allSettled([...this.#starting]);
       await Promise.allSettled([...this.#tracks.values()].map((t) => t.stop(reason)));
       await this.#chain;
+      this.#done = true;
       try {
         this.#onStopped?.(reason);
       } catch (err) {

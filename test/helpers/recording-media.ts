@@ -4,7 +4,10 @@
  * sine Opus) into comedia PlainTransports with separate RTCP (with rtcp-mux,
  * FFmpeg's RTCP socket can claim the tuple and all RTP is dropped).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 import type { Teardown } from './db.ts';
@@ -30,6 +33,28 @@ export interface RtpSender {
 }
 
 /**
+ * Media encoded once per machine (VP8 320x240 30 fps with a keyframe every
+ * second; Opus 48 kHz stereo) and sent with `-c copy`: a sender that encodes
+ * live falls behind on a busy machine and its RTCP sender reports then re-time
+ * the recorder's stream, which is the sender's fault, not the recorder's.
+ */
+function encodedSample(kind: 'audio' | 'video'): string {
+  const dir = join(tmpdir(), 'ml-recording-samples');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${kind}-v1.webm`);
+  if (existsSync(file)) return file;
+  const tmp = `${file}.${process.pid}.webm`;
+  const args =
+    kind === 'video'
+      ? ['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30:duration=20', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k', '-g', '30']
+      : ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=20', '-c:a', 'libopus', '-ac', '2'];
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args, '-y', tmp]);
+  if (r.status !== 0) throw new Error(`could not encode the ${kind} sample: ${r.stderr}`);
+  spawnSync('mv', [tmp, file]);
+  return file;
+}
+
+/**
  * One producer fed by one FFmpeg sending `kind` for `seconds` (bounded so a
  * leaked process ends by itself).
  */
@@ -46,10 +71,7 @@ export async function startRtpSender(t: Teardown, router: ms.Router, kind: 'audi
   });
   const rtpPort = transport.tuple.localPort;
   const rtcpPort = transport.rtcpTuple?.localPort;
-  const input =
-    kind === 'video'
-      ? ['-re', '-f', 'lavfi', '-i', `testsrc=size=320x240:rate=30:duration=${seconds}`, '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k', '-g', '30']
-      : ['-re', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`, '-c:a', 'libopus', '-ac', '2'];
+  const input = ['-re', '-stream_loop', '-1', '-i', encodedSample(kind), '-t', String(seconds), '-map', '0', '-c', 'copy'];
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input, '-payload_type', String(pt), '-ssrc', String(ssrc), '-f', 'rtp', `rtp://127.0.0.1:${rtpPort}?rtcpport=${rtcpPort}&pkt_size=1200`];
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const close = () => {
