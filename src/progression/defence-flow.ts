@@ -22,6 +22,7 @@ import {
   type VerdictView,
 } from './defences.ts';
 import type { Viewer } from '../school/index.ts';
+import { findSession } from '../sessions/index.ts';
 
 /** The part of the rooms capability this flow uses (optional: rooms may be absent). */
 interface RoomLike {
@@ -142,13 +143,16 @@ export class DefenceFlow {
     }
   }
 
-  /** A participant entered the media room: the candidate stays isolated in the lobby and during deliberation. */
+  /**
+   * A participant entered the media room: the candidate stays isolated in the
+   * lobby and during deliberation (the defence opens in the lobby if nobody
+   * opened it yet).
+   */
   async onRoomJoin(sessionId: string, userId: string): Promise<void> {
-    const row = await this.#app.db.one<{ phase: Phase; candidateId: string }>(
-      'SELECT phase, candidate_id AS "candidateId" FROM defences WHERE session_id = $1',
-      [sessionId],
-    );
-    if (!row || row.candidateId !== userId) return;
+    const session = await findSession(this.#app.db, sessionId);
+    if (!session || session.kind !== 'defence') return;
+    const row = await ensureDefence(this.#app, session);
+    if (row.candidateId !== userId) return;
     if (candidateIsolated(row.phase)) this.isolate(sessionId, userId, true, row.phase);
   }
 

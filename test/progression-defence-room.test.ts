@@ -1,0 +1,54 @@
+import t from 'tap';
+import { nextEvent, request, startTestApp } from './helpers/app.ts';
+import { insertSession } from './helpers/sessions.ts';
+
+/**
+ * The defence flow drives the live media room (rooms capability): the
+ * candidate is isolated in the lobby and during deliberation, back otherwise.
+ */
+t.test('the defence isolates the candidate in the media room', async (t) => {
+  const { db, demo, login, socket } = await startTestApp(t);
+  await db.execute(`UPDATE project_progress SET state = 'validated' WHERE enrollment_id = $1`, [demo.enrollmentId]);
+  const sessionId = await insertSession(db, {
+    kind: 'defence',
+    enrollmentId: demo.enrollmentId,
+    hostId: demo.jury[0].id,
+    startsAt: new Date(Date.now() - 5 * 60_000),
+    endsAt: new Date(Date.now() + 55 * 60_000),
+    participants: [
+      { userId: demo.student.id, role: 'student' },
+      { userId: demo.jury[0].id, role: 'jury' },
+      { userId: demo.jury[1].id, role: 'jury' },
+    ],
+  });
+  const [studentToken, juryToken] = await Promise.all([login(demo.student), login(demo.jury[0])]);
+
+  const juryRoom = socket(juryToken, '/rooms');
+  const jr = await request<any>(juryRoom, 'join', { sessionId });
+  t.ok(jr.data, `jury joined the room ${JSON.stringify(jr.error ?? '')}`);
+
+  const isolation = (match: (e: any) => boolean) => nextEvent<any>(juryRoom, 'isolationChanged', (e) => e.userId === demo.student.id && match(e));
+  const lobby = isolation((e) => e.isolated === true && e.reason === 'lobby');
+  const candidateRoom = socket(studentToken, '/rooms');
+  t.ok((await request<any>(candidateRoom, 'join', { sessionId })).data, 'candidate joined the room');
+  await lobby;
+  t.pass('the candidate waits isolated in the lobby');
+
+  const jury = socket(juryToken, '/defence');
+  await request(jury, 'join', { sessionId });
+  const admitted = isolation((e) => e.isolated === false);
+  t.equal((await request<any>(jury, 'admit', { sessionId })).data.phase, 'presentation');
+  await admitted;
+  t.pass('admitted: the candidate is seen and heard');
+
+  await request(jury, 'advance', { sessionId, to: 'questions' });
+  const deliberation = isolation((e) => e.isolated === true && e.reason === 'deliberation');
+  await request(jury, 'advance', { sessionId, to: 'deliberation' });
+  await deliberation;
+  t.pass('deliberation: the candidate is moved out');
+
+  const back = isolation((e) => e.isolated === false);
+  await request(jury, 'advance', { sessionId, to: 'verdict' });
+  await back;
+  t.pass('verdict: the candidate is back');
+});
