@@ -17,6 +17,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 const PARTS: Record<string, () => Promise<Part>> = {
   http: async () => httpPart,
+  signalling: async () => (await import('./parts/signalling.ts')).signallingPart,
+  media: async () => (await import('./parts/media.ts')).mediaPart,
 };
 
 const args = process.argv.slice(2);

@@ -13,6 +13,10 @@ import { performance } from 'node:perf_hooks';
 import { Server } from 'socket.io';
 import { startBenchServer, type BenchServer } from './harness.ts';
 import { hashPassword } from '../src/auth/index.ts';
+import { roomsOf } from '../src/rooms/plugin.ts';
+import * as mediasoup from 'mediasoup';
+import type { types as ms } from 'mediasoup';
+import { benchMediaCodecs, startFeed, subscribers, type Feed, type Subscribers } from './media-lib.ts';
 
 type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 type Handler = (args: any) => Promise<unknown> | unknown;
@@ -162,7 +166,38 @@ handlers.rooms = async (args: { sizes: number[]; startsInMinutes?: number }) => 
   return rooms;
 };
 
+// --- media (app mode: a room's router; bare-media mode: a bare worker) ------
+let bareWorker: ms.Worker | undefined;
+let media: { feed: Feed; subs: Subscribers } | undefined;
+
+handlers['media:start'] = async (args: { sessionId?: string; seconds: number }) => {
+  let router: ms.Router;
+  if (mode === 'bare-media') {
+    bareWorker ??= await mediasoup.createWorker({ logLevel: 'warn' });
+    router = await bareWorker.createRouter({ mediaCodecs: benchMediaCodecs });
+  } else {
+    const room = roomsOf(bench!.app).getRoom(args.sessionId!);
+    if (!room) throw new Error(`no room for session ${args.sessionId}`);
+    router = room.router;
+  }
+  const feed = await startFeed(router, args.seconds);
+  media = { feed, subs: subscribers(router, feed.producers) };
+  return { producers: feed.producers.length };
+};
+handlers['media:add'] = async (args: { n: number; sinkPorts: number[] }) => {
+  if (!media) throw new Error('media:start first');
+  const ssrcs = await media.subs.add(args.n, args.sinkPorts);
+  return { subscribers: media.subs.count(), consumers: media.subs.count() * media.feed.producers.length, ssrcs: ssrcs.length };
+};
+handlers['media:stop'] = () => {
+  media?.subs.close();
+  media?.feed.close();
+  media = undefined;
+  return {};
+};
+
 handlers.close = async () => {
+  handlers['media:stop']!({});
   await closeServer();
   setImmediate(() => process.exit(0));
   return {};
@@ -170,10 +205,17 @@ handlers.close = async () => {
 
 // --- start ------------------------------------------------------------------
 async function start(): Promise<{ url: string; demo?: unknown; databaseUrl?: string; jwtSecret?: string }> {
+  if (mode === 'bare-media') {
+    closeServer = async () => {
+      bareWorker?.close();
+    };
+    return { url: '' };
+  }
   if (mode === 'echo') {
     const http = createServer();
     const io = new Server(http, { serveClient: false });
-    io.on('connection', (socket) => {
+    // Every namespace (the clients use /rooms), every event acked at once.
+    io.of(/.*/).on('connection', (socket) => {
       socket.onAny((...args: unknown[]) => {
         const ack = args[args.length - 1];
         if (typeof ack === 'function') (ack as (r: unknown) => void)({ data: {} });

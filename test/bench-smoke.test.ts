@@ -26,7 +26,7 @@ t.test('npm run bench:smoke runs every part and writes well-formed results', asy
     t.ok(part.rows.length > 0, `${part.part} has figures`);
     for (const r of part.rows) {
       const label = `${part.part} / ${r.scenario} / ${r.metric}`;
-      t.ok(Number.isFinite(r.value) && r.value >= 0, `${label}: value is a non-negative number`);
+      t.ok(Number.isFinite(r.value), `${label}: value is a number`);
       t.type(r.unit, 'string');
       if (r.baseline) {
         t.ok(Number.isFinite(r.baseline.value), `${label}: baseline value is a number`);

@@ -27,7 +27,9 @@ export interface ServerHandle {
 }
 
 export interface ServerOptions {
-  mode?: 'app' | 'echo';
+  /** Script to fork (default load-tests/server.ts). */
+  script?: string;
+  mode?: 'app' | 'echo' | 'bare-media';
   /** Environment given to loadConfig in the server (app mode). */
   env?: Record<string, string>;
   /** Write a V8 CPU profile of the server into this folder. */
@@ -35,14 +37,16 @@ export interface ServerOptions {
   cpuProfileName?: string;
 }
 
-/** Starts load-tests/server.ts as a child process with an IPC channel. */
+export const SINK_SCRIPT = join(here, '..', 'sink.ts');
+
+/** Starts load-tests/server.ts (or another script speaking the same IPC) as a child process. */
 export async function startServer(options: ServerOptions = {}): Promise<ServerHandle> {
   const execArgv = ['--expose-gc', '--max-old-space-size=4096'];
   if (options.cpuProfileDir) {
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
     if (options.cpuProfileName) execArgv.push(`--cpu-prof-name=${options.cpuProfileName}`);
   }
-  const child: ChildProcess = fork(join(here, '..', 'server.ts'), [options.mode ?? 'app'], {
+  const child: ChildProcess = fork(options.script ?? join(here, '..', 'server.ts'), [options.mode ?? 'app'], {
     execArgv,
     env: { ...process.env, BENCH_SERVER_ENV: JSON.stringify(options.env ?? {}) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
