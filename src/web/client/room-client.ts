@@ -36,6 +36,9 @@ interface JoinResult {
   routerRtpCapabilities: types.RtpCapabilities;
   peers: PeerInfo[];
   iceServers?: RTCIceServer[];
+  /** Rooms' additions: an existing peer was taken over; the user is isolated (defence lobby). */
+  resumed?: boolean;
+  isolated?: boolean;
 }
 
 interface TransportOptions {
@@ -153,14 +156,18 @@ export class RoomClient {
     if (!this.socket.connected) await this.#connected();
     const joined = await request<JoinResult>(this.socket, 'join', { sessionId: this.sessionId });
     this.#self = { userId: joined.userId, peerId: joined.peerId, role: joined.role };
+    // The room as of the join; peerJoined/newProducer events that arrive while the
+    // transports are being made update this map and are consumed below.
+    this.#peers.clear();
+    for (const peer of joined.peers) if (peer.userId !== joined.userId) this.#peers.set(peer.peerId, peer);
+    this.#listener.peers(this.peers);
     const device = new Device();
     await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities });
     this.#device = device;
     this.#send = await this.#createTransport(device, 'send', joined.iceServers ?? []);
     this.#recv = await this.#createTransport(device, 'recv', joined.iceServers ?? []);
-    this.#peers.clear();
-    for (const peer of joined.peers) if (peer.userId !== joined.userId) this.#peers.set(peer.peerId, peer);
     this.#listener.peers(this.peers);
+    if (joined.isolated !== undefined) this.#listener.isolation(joined.userId, joined.isolated, 'join');
     // Our own media again (after a rejoin), then everyone else's.
     for (const [source, track] of this.#tracks) {
       if (track.readyState === 'live') await this.#produce(source, track);
@@ -324,6 +331,12 @@ export class RoomClient {
     };
     s.on('producerPaused', ({ producerId }: { producerId: string }) => setRemotePaused(producerId, true));
     s.on('producerResumed', ({ producerId }: { producerId: string }) => setRemotePaused(producerId, false));
+    s.on('peerConnection', ({ peerId, connected }: { peerId: string; userId: string; connected: boolean }) => {
+      const peer = this.#peers.get(peerId);
+      if (!peer) return;
+      peer.connected = connected;
+      this.#listener.peers(this.peers);
+    });
     s.on('activeSpeaker', ({ userId }: { userId: string | null }) => this.#listener.activeSpeaker(userId));
     s.on('roomClosing', ({ reason }: { reason: string }) => this.#close({ code: 'room_closed', message: reason }));
     s.on('rejoinRequired', ({ reason }: { reason: string }) => void this.#rejoin(reason));

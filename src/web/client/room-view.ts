@@ -159,6 +159,7 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
 
   const client = new RoomClient(sessionId, {
     status(s: RoomStatus, detail) {
+      element.dataset.status = s;
       if (s === 'joining') setStatus(t('room.joining'));
       if (s === 'joined') {
         setStatus(t('room.joined'));

@@ -1,0 +1,176 @@
+import t from 'tap';
+import type { Page } from 'playwright-core';
+import { startTestApp } from './helpers/app.ts';
+import { buildWebClient, hasChromium, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
+import { insertSession } from './helpers/sessions.ts';
+
+/**
+ * End to end in real headless Chromium: a student and a mentor log in through
+ * the form, join the same session room (mediasoup), see each other's camera,
+ * the mentor sees the student's screen share next to the code review, and the
+ * mentor's line comment appears on the student's page.
+ */
+buildWebClient();
+
+const CODE = ['export function add(a, b) {', '  return a - b;', '}', ''].join('\n');
+
+/** The remote camera (or screen) of `userId` is playing: a size, and decoded frames rising. */
+async function waitForPlayingVideo(t: { ok(v: unknown, msg: string): void }, page: Page, userId: string, source: 'webcam' | 'screen', who: string): Promise<void> {
+  const selector = `video[data-user-id="${userId}"][data-source="${source}"]`;
+  await page.waitForFunction((sel) => {
+    const v = document.querySelector<HTMLVideoElement>(sel);
+    return !!v && v.videoWidth > 0;
+  }, selector);
+  const first = await page.evaluate((sel) => {
+    const v = document.querySelector<HTMLVideoElement>(sel)!;
+    return { width: v.videoWidth, height: v.videoHeight, frames: v.getVideoPlaybackQuality().totalVideoFrames };
+  }, selector);
+  t.ok(first.width > 0 && first.height > 0, `${who} sees a ${source} of ${first.width}x${first.height}`);
+  // Decoded frames keep rising (read from the page: the element and the consumer's inbound-rtp stats).
+  await page.waitForFunction(
+    ({ sel, frames }) => document.querySelector<HTMLVideoElement>(sel)!.getVideoPlaybackQuality().totalVideoFrames > frames + 10,
+    { sel: selector, frames: first.frames },
+  );
+  const decoded = async () =>
+    page.evaluate(async ({ uid, src }) => {
+      const stats = await window.mlRoom!.stats();
+      return stats.find((s) => s.userId === uid && s.source === src && s.kind === 'video')?.framesDecoded ?? 0;
+    }, { uid: userId, src: source });
+  const before = await decoded();
+  await page.waitForFunction(
+    async ({ uid, src, n }) => {
+      const stats = await window.mlRoom!.stats();
+      return (stats.find((s) => s.userId === uid && s.source === src && s.kind === 'video')?.framesDecoded ?? 0) > n;
+    },
+    { uid: userId, src: source, n: before },
+  );
+  t.ok(before > 0, `${who}: ${source} frames decoded (${before}) and rising`);
+}
+
+t.test('student and mentor meet in Chromium: video both ways, screen share, live line comment', { skip: !hasChromium() && 'chromium is not installed' }, async (t) => {
+  const ctx = await startTestApp(t);
+  const { demo, db } = ctx;
+  const now = Date.now();
+  const sessionId = await insertSession(db, {
+    kind: 'mentoring',
+    enrollmentId: demo.enrollmentId,
+    projectId: demo.projectIds[2],
+    hostId: demo.mentor.id,
+    startsAt: new Date(now),
+    endsAt: new Date(now + 45 * 60_000),
+    participants: [
+      { userId: demo.student.id, role: 'student' },
+      { userId: demo.mentor.id, role: 'mentor' },
+    ],
+  });
+
+  const browser = await launchBrowser(t);
+  const student = await newPage(browser, ctx.url, { locale: 'fr-CA' });
+  const mentor = await newPage(browser, ctx.url, { locale: 'fr-FR' });
+
+  // Both open the session's link (the one in calendar invitations), log in, land in the room.
+  await Promise.all([
+    loginThroughForm(student.page, demo.student, `/#/sessions/${sessionId}`),
+    loginThroughForm(mentor.page, demo.mentor, `/#/sessions/${sessionId}`),
+  ]);
+  await Promise.all([student.page.locator('.room[data-status="joined"]').waitFor(), mentor.page.locator('.room[data-status="joined"]').waitFor()]);
+
+  // Each page shows the other's camera playing.
+  await waitForPlayingVideo(t, mentor.page, demo.student.id, 'webcam', 'the mentor');
+  await waitForPlayingVideo(t, student.page, demo.mentor.id, 'webcam', 'the student');
+
+  // Who is present.
+  await mentor.page.locator(`#presence-list li[data-user-id="${demo.student.id}"]`).waitFor();
+  t.match(await mentor.page.locator('#presence-list').textContent(), /Camille Tremblay[\s\S]*Julien Moreau|Julien Moreau[\s\S]*Camille Tremblay/, 'both are listed as present');
+
+  // Mute is signalled: the mentor sees the student's microphone muted.
+  await student.page.locator('#toggle-mic').click();
+  await mentor.page.locator(`figure.tile[data-user-id="${demo.student.id}"] .mic-off:not([hidden])`).waitFor();
+  t.equal(await student.page.locator('#toggle-mic').getAttribute('aria-pressed'), 'true', 'the mute button says it is pressed');
+  await student.page.locator('#toggle-mic').click();
+  await mentor.page.locator(`figure.tile[data-user-id="${demo.student.id}"] .mic-off[hidden]`).waitFor({ state: 'attached' });
+
+  // The student shares the screen; the mentor sees it.
+  await student.page.locator('#toggle-screen').click();
+  await waitForPlayingVideo(t, mentor.page, demo.student.id, 'screen', 'the mentor');
+
+  // The student opens a file for review (the real file picker).
+  await student.page.locator('#review-panel input[type="file"]').setInputFiles({ name: 'add.js', mimeType: 'text/javascript', buffer: Buffer.from(CODE) });
+  await mentor.page.locator('#review-code .row[data-line="2"]').waitFor();
+  t.equal(await mentor.page.locator('#review-code .row').count(), 3, 'the mentor sees the three lines');
+  t.ok((await mentor.page.locator('#review-code .hljs-keyword').count()) > 0, 'with syntax highlighting');
+
+  // Screen share and code review side by side on the mentor's page.
+  const [stageBox, reviewBox] = await Promise.all([mentor.page.locator('#stage').boundingBox(), mentor.page.locator('#review-panel').boundingBox()]);
+  t.ok(stageBox && reviewBox && stageBox.x + stageBox.width <= reviewBox.x + 1 && Math.abs(stageBox.y - reviewBox.y) < 5, 'screen share and review are side by side');
+
+  // The mentor comments on line 2 with the keyboard; it appears on the student's page.
+  const body = 'Soustraction ? Il faudrait a + b.';
+  await mentor.page.locator('#review-code .row[data-line="2"] button.ln').focus();
+  await mentor.page.keyboard.press('Enter');
+  await mentor.page.locator('form.new-comment textarea').fill(body);
+  await mentor.page.keyboard.press('Control+Enter');
+  const onStudent = student.page.locator('#review-code .line-threads[data-line="2"] .thread .comment-body', { hasText: body });
+  await onStudent.waitFor();
+  t.equal(await onStudent.textContent(), body, "the mentor's comment appears on the student's page, on line 2");
+  t.match(await student.page.locator('#review-code .line-threads[data-line="2"] .thread .meta').textContent(), /Julien Moreau/);
+
+  // The student replies and resolves; the mentor sees both.
+  await student.page.locator('.thread form.reply textarea').fill('Corrigé, merci !');
+  await student.page.locator('.thread form.reply button[type="submit"]').click();
+  await mentor.page.locator('.thread .comment-body', { hasText: 'Corrigé, merci !' }).waitFor();
+  await student.page.locator('.thread button.resolve').click();
+  await mentor.page.locator('.thread.resolved').waitFor();
+  t.pass('threaded reply and resolve reach the other page');
+
+  // The Markdown export holds the comment.
+  const download = mentor.page.waitForEvent('download');
+  await mentor.page.locator('#review-export').click();
+  const file = await download;
+  const chunks: Buffer[] = [];
+  for await (const chunk of (await file.createReadStream())!) chunks.push(chunk as Buffer);
+  t.match(Buffer.concat(chunks).toString('utf8'), /\*\*Line 2\*\* — resolved[\s\S]*Soustraction/, 'the Markdown export has the thread');
+
+  await screenshot(student.page, 'e2e-student');
+  await screenshot(mentor.page, 'e2e-mentor');
+
+  // Leaving: the other page sees the peer go.
+  await student.page.locator('#leave').click();
+  await mentor.page.locator(`#presence-list li[data-user-id="${demo.student.id}"]`).waitFor({ state: 'detached' });
+  t.same(student.errors, [], 'no error on the student page');
+  t.same(mentor.errors, [], 'no error on the mentor page');
+});
+
+t.test('refused joins say why: too early, not a participant', { skip: !hasChromium() && 'chromium is not installed' }, async (t) => {
+  const ctx = await startTestApp(t);
+  const { demo, db } = ctx;
+  const later = new Date(Date.now() + 3 * 3_600_000);
+  const sessionId = await insertSession(db, {
+    kind: 'mentoring',
+    enrollmentId: demo.enrollmentId,
+    projectId: demo.projectIds[2],
+    hostId: demo.mentor.id,
+    startsAt: later,
+    endsAt: new Date(later.getTime() + 45 * 60_000),
+    participants: [
+      { userId: demo.student.id, role: 'student' },
+      { userId: demo.mentor.id, role: 'mentor' },
+    ],
+  });
+  const browser = await launchBrowser(t);
+
+  const student = await newPage(browser, ctx.url);
+  await loginThroughForm(student.page, demo.student, `/#/sessions/${sessionId}`);
+  const alert = student.page.locator('#room-alert:not([hidden])');
+  await alert.waitFor();
+  t.match(await alert.textContent(), /pas encore ouverte.*La salle ouvre/, 'too early: says when the room opens (in French, the student’s language)');
+  t.equal(await student.page.locator('.room .controls').isHidden(), true, 'no media controls');
+
+  const jury = await newPage(browser, ctx.url);
+  await loginThroughForm(jury.page, demo.jury[0], `/#/sessions/${sessionId}`);
+  const refused = jury.page.locator('#room-alert:not([hidden])');
+  await refused.waitFor();
+  t.equal(await refused.textContent(), 'You are not a participant of this session.');
+  t.equal(await jury.page.locator('#review-panel').isHidden(), true, 'nothing of the session is shown');
+  await screenshot(jury.page, 'e2e-refused');
+});
