@@ -102,6 +102,22 @@ t.test('scheduling over HTTP', async (t) => {
     t.equal(notOffered.body.code, 'slot_not_offered');
   });
 
+  t.test('time off removes slots; a backwards interval is refused', async (t) => {
+    const path = `/hosts/${demo.mentor.id}/time-off`;
+    const backwards = await api(url, 'POST', path, mentor, { startsAt: '2026-03-10T09:00:00Z', endsAt: '2026-03-10T08:00:00Z' });
+    t.equal(backwards.status, 400);
+    t.equal(backwards.body.code, 'end_before_start');
+    t.match(backwards.headers.get('content-type'), /^application\/problem\+json/);
+    t.equal((await api(url, 'POST', path, student, { startsAt: '2026-03-10T08:00:00Z', endsAt: '2026-03-10T09:30:00Z' })).status, 403);
+    const added = await api(url, 'POST', path, mentor, { startsAt: '2026-03-10T08:00:00Z', endsAt: '2026-03-10T09:30:00Z', reason: 'dentist' });
+    t.equal(added.status, 201);
+    const day = () => api(url, 'GET', slotsPath('2026-03-10T00:00:00Z', '2026-03-10T12:00:00Z'), student);
+    t.equal((await day()).body.slots[0].startsAt, '2026-03-10T09:30:00.000Z', 'Tuesday morning starts after the time off');
+    t.equal((await api(url, 'GET', path, mentor)).body.length, 1);
+    t.equal((await api(url, 'DELETE', `${path}/${added.body.id}`, mentor)).status, 204);
+    t.equal((await day()).body.slots[0].startsAt, '2026-03-10T08:00:00.000Z', 'and back once removed');
+  });
+
   t.test('bad queries and refused callers', async (t) => {
     const backwards = await api(url, 'GET', slotsPath('2026-03-05T00:00:00Z', '2026-03-04T00:00:00Z'), student);
     t.equal(backwards.status, 400);
@@ -200,6 +216,7 @@ t.test('scheduling over HTTP', async (t) => {
   });
 
   t.test('GET /sessions lists the caller’s upcoming sessions in UTC and local time', async (t) => {
+    t.equal((await book(student, '2026-03-05T10:00:00Z')).status, 201);
     const mine = await api(url, 'GET', '/sessions', student);
     t.equal(mine.status, 200);
     t.equal(mine.body.timeZone, 'America/Montreal');
@@ -286,6 +303,11 @@ t.test('scheduling over HTTP', async (t) => {
     t.equal((await api(url, 'GET', `/sessions/${defence.body.id}`, jury2)).status, 200, 'a jury member sees it');
     const after = await search('2026-03-09T00:00:00Z', '2026-03-10T00:00:00Z');
     t.same(after.body.slots.map((s: { startsAt: string }) => s.startsAt.slice(11, 16)), ['15:00']);
+
+    const byCandidate = await api(url, 'POST', `/sessions/${defence.body.id}/cancel`, student, {});
+    t.equal(byCandidate.status, 403);
+    t.equal(byCandidate.body.code, 'coordinator_only');
+    t.equal(defence.body.createdBy, demo.coordinator.id);
 
     // The coordinator moves it; every participant moves at once.
     const moved = await api(url, 'POST', `/sessions/${defence.body.id}/reschedule`, coordinator, { startsAt: '2026-03-09T15:00:00Z' });

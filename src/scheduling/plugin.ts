@@ -65,6 +65,7 @@ export const schedulingPlugin: FastifyPluginAsync = async (app) => {
     reminders,
     notifier,
     publicUrl: app.config.publicUrl,
+    log: app.log,
   });
   await app.register(schedulingRoutes, { service });
 };

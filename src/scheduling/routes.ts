@@ -54,6 +54,7 @@ const SessionSchema = Type.Object({
   hostId: Uuid,
   enrollmentId: Uuid,
   studentId: Uuid,
+  createdBy: Type.Union([Uuid, Type.Null()]),
   joinUrl: Type.String(),
   icsUrl: Type.String(),
   local: LocalSchema,

@@ -74,11 +74,16 @@ export interface SessionView {
   hostId: string;
   enrollmentId: string;
   studentId: string;
+  createdBy: string | null;
   joinUrl: string;
   icsUrl: string;
   local: RenderedSlot['local'];
   participants: ParticipantDetail[];
   cancellation: { at: string; by: string | null; late: boolean; reason: string } | null;
+}
+
+export interface ServiceLogger {
+  error(obj: object, msg: string): void;
 }
 
 interface Party {
@@ -101,8 +106,9 @@ export class SchedulingService {
   readonly #reminders: Reminders;
   readonly #notifier: Notifier;
   readonly #publicUrl: string;
+  readonly #log: ServiceLogger;
 
-  constructor(deps: { db: Db; config: SchedulingConfig; clock: Clock; events: DomainEvents; reminders: Reminders; notifier: Notifier; publicUrl: string }) {
+  constructor(deps: { db: Db; config: SchedulingConfig; clock: Clock; events: DomainEvents; reminders: Reminders; notifier: Notifier; publicUrl: string; log: ServiceLogger }) {
     this.#db = deps.db;
     this.#config = deps.config;
     this.#clock = deps.clock;
@@ -110,6 +116,7 @@ export class SchedulingService {
     this.#reminders = deps.reminders;
     this.#notifier = deps.notifier;
     this.#publicUrl = deps.publicUrl;
+    this.#log = deps.log;
   }
 
   joinUrl(sessionId: string): string {
@@ -411,21 +418,34 @@ export class SchedulingService {
     return id;
   }
 
+  /**
+   * After a committed change: reminders follow the session and the other
+   * participants are notified. The change itself is done; a failure here
+   * (Redis down) is logged, not turned into an error for a booking that exists.
+   */
   async #afterChange(sessionId: string, kind: 'session_booked' | 'session_rescheduled' | 'session_cancelled', actor: Viewer, extra: Record<string, unknown> = {}): Promise<void> {
     const detail = (await sessionDetail(this.#db, sessionId))!;
-    await this.#reminders.sync({ id: sessionId, startsAt: detail.startsAt, status: detail.status });
+    try {
+      await this.#reminders.sync({ id: sessionId, startsAt: detail.startsAt, status: detail.status });
+    } catch (err) {
+      this.#log.error({ err, sessionId }, 'reminders could not be updated');
+    }
     const participants = await participantsOf(this.#db, sessionId);
     for (const p of participants) {
       if (p.userId === actor.userId) continue;
-      await this.#notifier.notify(p.userId, kind, sessionId, {
-        sessionId,
-        kind: detail.kind,
-        startsAt: detail.startsAt.toISOString(),
-        endsAt: detail.endsAt.toISOString(),
-        projectTitle: detail.projectTitle,
-        joinUrl: this.joinUrl(sessionId),
-        ...extra,
-      });
+      try {
+        await this.#notifier.notify(p.userId, kind, sessionId, {
+          sessionId,
+          kind: detail.kind,
+          startsAt: detail.startsAt.toISOString(),
+          endsAt: detail.endsAt.toISOString(),
+          projectTitle: detail.projectTitle,
+          joinUrl: this.joinUrl(sessionId),
+          ...extra,
+        });
+      } catch (err) {
+        this.#log.error({ err, sessionId, userId: p.userId }, 'notification failed');
+      }
     }
   }
 
@@ -492,6 +512,7 @@ export class SchedulingService {
     const participants = await participantsOf(this.#db, sessionId);
     const mine = participants.find((p) => p.userId === viewer.userId);
     if (viewer.role !== 'coordinator' && (!mine || mine.role === 'observer')) throw notFound('session_not_found', 'No such session');
+    if (detail.kind === 'defence' && viewer.role !== 'coordinator') throw forbidden('coordinator_only', 'A defence is rescheduled or cancelled by a coordinator');
     if (detail.status === 'cancelled') throw conflict('session_cancelled', 'This session was cancelled');
     if (detail.status === 'completed') throw conflict('session_completed', 'This session is over');
     if (detail.startsAt.getTime() <= this.#clock.now().getTime()) throw unprocessable('session_started', 'This session has already started');
@@ -620,6 +641,7 @@ export class SchedulingService {
       hostId: d.hostId,
       enrollmentId: d.enrollmentId,
       studentId: d.studentId,
+      createdBy: d.createdBy,
       joinUrl: this.joinUrl(d.id),
       icsUrl: `/sessions/${d.id}/calendar.ics`,
       local: renderInterval({ start: d.startsAt.getTime(), end: d.endsAt.getTime() }, zone).local,
