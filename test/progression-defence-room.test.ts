@@ -24,8 +24,11 @@ t.test('the defence isolates the candidate in the media room', async (t) => {
   const [studentToken, juryToken] = await Promise.all([login(demo.student), login(demo.jury[0])]);
 
   const juryRoom = socket(juryToken, '/rooms');
+  const recordingStarted = nextEvent<any>(juryRoom, 'recordingState', (e) => e.recording === true);
   const jr = await request<any>(juryRoom, 'join', { sessionId });
   t.ok(jr.data, `jury joined the room ${JSON.stringify(jr.error ?? '')}`);
+  const firstRecording = await recordingStarted;
+  t.pass('the defence records on its own (recording capability)');
 
   const isolation = (match: (e: any) => boolean) => nextEvent<any>(juryRoom, 'isolationChanged', (e) => e.userId === demo.student.id && match(e));
   const lobby = isolation((e) => e.isolated === true && e.reason === 'lobby');
@@ -43,12 +46,19 @@ t.test('the defence isolates the candidate in the media room', async (t) => {
 
   await request(jury, 'advance', { sessionId, to: 'questions' });
   const deliberation = isolation((e) => e.isolated === true && e.reason === 'deliberation');
-  await request(jury, 'advance', { sessionId, to: 'deliberation' });
+  const recordingStopped = nextEvent<any>(juryRoom, 'recordingState', (e) => e.recording === false && e.recordingId === firstRecording.recordingId);
+  const delib = await request<any>(jury, 'advance', { sessionId, to: 'deliberation' });
+  t.equal(delib.data.recording, false);
   await deliberation;
   t.pass('deliberation: the candidate is moved out');
+  await recordingStopped;
+  t.pass('deliberation is not recorded (RECORD_DELIBERATION off)');
 
   const back = isolation((e) => e.isolated === false);
+  const recordingAgain = nextEvent<any>(juryRoom, 'recordingState', (e) => e.recording === true && e.recordingId !== firstRecording.recordingId);
   await request(jury, 'advance', { sessionId, to: 'verdict' });
   await back;
   t.pass('verdict: the candidate is back');
+  await recordingAgain;
+  t.pass('the verdict is recorded again');
 });

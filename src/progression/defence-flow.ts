@@ -31,6 +31,12 @@ interface RoomLike {
 interface RoomsLike {
   getRoom?(sessionId: string): RoomLike | undefined;
 }
+/** The part of the recording capability this flow uses (optional too). */
+interface RecordingsLike {
+  activeOf?(sessionId: string): { recordingId: string } | undefined;
+  start?(sessionId: string, actor: Viewer | null): Promise<unknown>;
+  stop?(sessionId: string, recordingId: string, actor: Viewer): Promise<unknown>;
+}
 
 export const staffChannel = (sessionId: string) => `defence:${sessionId}:staff`;
 export const candidateChannel = (sessionId: string) => `defence:${sessionId}:candidate`;
@@ -70,12 +76,12 @@ export class DefenceFlow {
 
   async admit(sessionId: string, viewer: Viewer): Promise<PublishedState> {
     const change = await admitCandidate(this.#app, sessionId, viewer);
-    return this.#afterPhaseChange(change);
+    return this.#afterPhaseChange(change, viewer);
   }
 
   async advance(sessionId: string, viewer: Viewer, to: Phase): Promise<PublishedState> {
     const change = await advancePhase(this.#app, sessionId, viewer, to);
-    return this.#afterPhaseChange(change);
+    return this.#afterPhaseChange(change, viewer);
   }
 
   async propose(sessionId: string, viewer: Viewer, input: VerdictInput): Promise<VerdictView> {
@@ -90,7 +96,7 @@ export class DefenceFlow {
       const { outcome, studentId, diplomaId } = result.completed;
       this.#app.events.emit('defence.completed', { sessionId, studentId, outcome });
       if (diplomaId) this.#app.events.emit('diploma.issued', { diplomaId, studentId });
-      await this.#applyPhase(sessionId, studentId, 'completed');
+      await this.#applyPhase(sessionId, studentId, 'verdict', 'completed', viewer);
     }
     await this.publish(sessionId);
     return result;
@@ -112,12 +118,13 @@ export class DefenceFlow {
     return [...new Set(sockets.map((s) => (s.data.identity as { userId: string }).userId))].sort();
   }
 
-  async #afterPhaseChange(change: PhaseChange): Promise<PublishedState> {
-    await this.#applyPhase(change.sessionId, change.candidateId, change.to);
+  async #afterPhaseChange(change: PhaseChange, viewer: Viewer): Promise<PublishedState> {
+    await this.#applyPhase(change.sessionId, change.candidateId, change.from, change.to, viewer);
     return this.publish(change.sessionId);
   }
 
-  async #applyPhase(sessionId: string, candidateId: string, phase: Phase): Promise<void> {
+  async #applyPhase(sessionId: string, candidateId: string, from: Phase, phase: Phase, viewer: Viewer): Promise<void> {
+    await this.#followRecordingRule(sessionId, from, phase, viewer);
     const isolated = candidateIsolated(phase);
     this.isolate(sessionId, candidateId, isolated, phase === 'lobby' ? 'lobby' : phase === 'deliberation' ? 'deliberation' : phase);
     this.#app.events.emit('defence.phase_changed', {
@@ -127,6 +134,32 @@ export class DefenceFlow {
       candidateIsolated: isolated,
       recordingAllowed: recordingAllowed(phase, this.#app.config.recording.recordDeliberation),
     });
+  }
+
+  /**
+   * The school's rule on recording the deliberation (RECORD_DELIBERATION,
+   * default off): the running recording is stopped when deliberation starts
+   * (stopped by hand, so the automatic defence recording does not restart it
+   * when someone rejoins) and a new one starts when the candidate comes back
+   * for the verdict.
+   */
+  async #followRecordingRule(sessionId: string, from: Phase, to: Phase, viewer: Viewer): Promise<void> {
+    const recordings = (this.#app as unknown as { recordings?: RecordingsLike }).recordings;
+    if (!recordings || this.#app.config.recording.recordDeliberation) return;
+    try {
+      if (to === 'deliberation') {
+        const active = recordings.activeOf?.(sessionId);
+        if (active && recordings.stop) {
+          await this.#app.db.execute('UPDATE defences SET recording_paused = true WHERE session_id = $1', [sessionId]);
+          await recordings.stop(sessionId, active.recordingId, viewer);
+        }
+      } else if (from === 'deliberation' && to === 'verdict') {
+        const paused = await this.#app.db.one<{ x: number }>('UPDATE defences SET recording_paused = false WHERE session_id = $1 AND recording_paused RETURNING 1 AS x', [sessionId]);
+        if (paused && recordings.start && !recordings.activeOf?.(sessionId)) await recordings.start(sessionId, viewer);
+      }
+    } catch (err) {
+      this.#app.log.warn({ err, sessionId, from, to }, 'the recording could not follow the deliberation rule');
+    }
   }
 
   /** Isolates (or brings back) the candidate in the live media room, when there is one. */
