@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Page } from 'playwright-core';
-import { startTestApp } from './helpers/app.ts';
+import { api, startTestApp } from './helpers/app.ts';
 import { buildWebClient, hasChromium, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
 import { insertSession } from './helpers/sessions.ts';
 
@@ -94,6 +94,13 @@ t.test('student and mentor meet in Chromium: video both ways, screen share, live
   await student.page.locator('#toggle-screen').click();
   await waitForPlayingVideo(t, mentor.page, demo.student.id, 'screen', 'the mentor');
 
+  // The student agrees to recording, the mentor starts it: both pages show the indicator.
+  const [studentToken, mentorToken] = await Promise.all([ctx.login(demo.student), ctx.login(demo.mentor)]);
+  t.equal((await api(ctx.url, 'PUT', `/sessions/${sessionId}/recording-consent`, studentToken, { granted: true })).status, 200);
+  t.equal((await api(ctx.url, 'POST', `/sessions/${sessionId}/recordings`, mentorToken)).status, 201, 'recording started');
+  await Promise.all([student.page.locator('#recording-indicator:not([hidden])').waitFor(), mentor.page.locator('#recording-indicator:not([hidden])').waitFor()]);
+  t.pass('both pages show that the session is being recorded');
+
   // The student opens a file for review (the real file picker).
   await student.page.locator('#review-panel input[type="file"]').setInputFiles({ name: 'add.js', mimeType: 'text/javascript', buffer: Buffer.from(CODE) });
   await mentor.page.locator('#review-code .row[data-line="2"]').waitFor();
@@ -113,7 +120,11 @@ t.test('student and mentor meet in Chromium: video both ways, screen share, live
   const onStudent = student.page.locator('#review-code .line-threads[data-line="2"] .thread .comment-body', { hasText: body });
   await onStudent.waitFor();
   t.equal(await onStudent.textContent(), body, "the mentor's comment appears on the student's page, on line 2");
-  t.match(await student.page.locator('#review-code .line-threads[data-line="2"] .thread .meta').textContent(), /Julien Moreau/);
+  t.match(
+    await student.page.locator('#review-code .line-threads[data-line="2"] .thread .meta').textContent(),
+    /Julien Moreau · .* · à \d:\d\d:\d\d dans l'enregistrement/,
+    'the comment notes the time into the recording',
+  );
 
   // The student replies and resolves; the mentor sees both.
   await student.page.locator('.thread form.reply textarea').fill('Corrigé, merci !');
@@ -129,7 +140,7 @@ t.test('student and mentor meet in Chromium: video both ways, screen share, live
   const file = await download;
   const chunks: Buffer[] = [];
   for await (const chunk of (await file.createReadStream())!) chunks.push(chunk as Buffer);
-  t.match(Buffer.concat(chunks).toString('utf8'), /\*\*Line 2\*\* — resolved[\s\S]*Soustraction/, 'the Markdown export has the thread');
+  t.match(Buffer.concat(chunks).toString('utf8'), /\*\*Line 2\*\* — resolved[\s\S]*recording \d:\d\d:\d\d\n\s+Soustraction/, 'the Markdown export has the thread');
 
   await screenshot(student.page, 'e2e-student');
   await screenshot(mentor.page, 'e2e-mentor');

@@ -5,6 +5,8 @@ import { ROLES } from '../auth/index.ts';
 import { assertCanViewSession, getSession, listParticipants } from '../sessions/index.ts';
 import { identityOf, onRequest } from '../shared/socket.ts';
 import { Uuid } from '../shared/schemas.ts';
+// For the type of app.recordings (the recording capability's decorator).
+import type {} from '../recording/index.ts';
 import { reviewToMarkdown } from './markdown.ts';
 import { addComment, addDocument, assertReviewParticipant, MAX_CONTENT_CHARS, reviewOf, setThreadResolved } from './service.ts';
 
@@ -64,12 +66,22 @@ const AddCommentPayload = Type.Object(
 const ResolvePayload = Type.Object({ ...Session, commentId: Uuid, resolved: Type.Boolean() }, { additionalProperties: false });
 
 /**
- * Milliseconds into the session's running recording, or null. The recording
- * capability exposes no such query in its public face (src/recording/index.ts)
- * yet, so no offset is noted until it does.
+ * Milliseconds into the session's running recording, or null when none runs,
+ * asked of the recording capability's public service (`app.recordings`). It
+ * knows the recordings running in this process, which is where the session's
+ * room (and so its recorder) lives.
  */
-async function recordingOffsetMs(_app: FastifyInstance, _sessionId: string): Promise<number | null> {
-  return null;
+async function recordingOffsetMs(app: FastifyInstance, sessionId: string): Promise<number | null> {
+  if (!app.hasDecorator('recordings')) return null;
+  const active = app.recordings.activeOf(sessionId);
+  if (!active) return null;
+  try {
+    const recording = await app.recordings.get(sessionId, active.recordingId);
+    return Math.max(0, app.clock.now().getTime() - Date.parse(recording.startedAt));
+  } catch (err) {
+    app.log.warn({ err, sessionId }, 'code review: no recording offset');
+    return null;
+  }
 }
 
 /**
