@@ -95,8 +95,25 @@ t.test("a student's whole path: projects validated one by one, a defence held th
         t.equal(again.status, 200, 'resubmitted');
       }
       const sessionId = await pastMentoring(projectId);
-      const res = await api(url, 'POST', `/sessions/${sessionId}/evaluation`, mentorToken, { outcome: 'validated', feedback: `Well done on project ${i + 1}` });
+      if (i === 1) {
+        // The live code review of this session (codereview capability's tables, as a fixture).
+        const doc = await db.one<{ id: string }>(
+          `INSERT INTO review_documents (session_id, author_id, kind, name, content, line_count) VALUES ($1, $2, 'file', 'styles.css', 'a\nb\nc', 3) RETURNING id`,
+          [sessionId, demo.student.id],
+        );
+        await db.execute(`INSERT INTO review_comments (session_id, document_id, author_id, line, body, created_at) VALUES ($1, $2, $3, 2, 'Use a CSS variable here', now())`, [
+          sessionId,
+          doc!.id,
+          demo.mentor.id,
+        ]);
+      }
+      const res = await api(url, 'POST', `/sessions/${sessionId}/evaluation`, mentorToken, {
+        outcome: 'validated',
+        feedback: `Well done on project ${i + 1}`,
+        ...(i === 1 ? { attachSessionReview: true } : {}),
+      });
       t.equal(res.status, 201, `project ${i + 1} validated`);
+      if (i === 1) t.match(res.body.codeReviewComments, [{ file: 'styles.css', line: 2, body: 'Use a CSS variable here' }], "the session's code review is attached");
       const p = await progress();
       t.equal(p.projects[i].state, 'validated');
       if (i + 1 < demo.projectIds.length) t.equal(p.projects[i + 1].state, 'in_progress', 'the next project is unlocked');

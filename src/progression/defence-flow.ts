@@ -199,6 +199,13 @@ export class DefenceFlow {
       const me = identityOf(socket);
       const viewer: Viewer = { userId: me.userId, role: me.role };
       const joined = new Set<string>();
+      if (socket.recovered) {
+        // Connection state recovery gave the socket its rooms back: it is still in those defences.
+        for (const room of socket.rooms) {
+          const m = /^defence:([0-9a-f-]{36})$/.exec(room);
+          if (m?.[1]) joined.add(m[1]);
+        }
+      }
 
       onRequest(
         socket,

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/index.ts';
 import { SqlState, sqlStateOf } from '../db/index.ts';
+import { reviewOf } from '../codereview/index.ts';
 import { findEnrollment, type Viewer } from '../school/index.ts';
 import { getSession } from '../sessions/index.ts';
 import { conflict, forbidden, notFound, unprocessable } from '../shared/errors.ts';
@@ -13,6 +14,8 @@ export interface CodeReviewComment {
   file?: string;
   line?: number;
   body: string;
+  /** The review comment it was taken from, when attached from the session's code review. */
+  reviewCommentId?: string;
 }
 
 export interface Evaluation {
@@ -38,6 +41,15 @@ export interface EvaluationInput {
   outcome: EvaluationOutcome;
   feedback: string;
   codeReviewComments?: CodeReviewComment[] | undefined;
+  /** Attach the comments written in the session's live code review (codereview capability). */
+  attachSessionReview?: boolean | undefined;
+}
+
+/** The session's live code review as evaluation comments (file name, line, text). */
+async function sessionReviewComments(db: Queryable, sessionId: string): Promise<CodeReviewComment[]> {
+  const review = await reviewOf(db, sessionId);
+  const names = new Map(review.documents.map((d) => [d.id, d.name]));
+  return review.comments.map((c) => ({ file: names.get(c.documentId) ?? '', line: c.line, body: c.body, reviewCommentId: c.id }));
 }
 
 /**
@@ -59,6 +71,7 @@ export async function recordEvaluation(deps: ProgressionDeps, sessionId: string,
     throw unprocessable('session_not_attended', `This session did not take place (${attendance})`, { attendance });
   }
   const projectId = session.projectId;
+  const comments = [...(input.codeReviewComments ?? []), ...(input.attachSessionReview ? await sessionReviewComments(db, session.id) : [])];
 
   const result = await db
     .tx(async (q) => {
@@ -77,7 +90,7 @@ export async function recordEvaluation(deps: ProgressionDeps, sessionId: string,
       const evaluation = await q.one<Evaluation>(
         `INSERT INTO evaluations (session_id, enrollment_id, project_id, mentor_id, outcome, feedback, code_review_comments, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
-        [session.id, enrollment.id, projectId, viewer.userId, input.outcome, input.feedback, JSON.stringify(input.codeReviewComments ?? []), now],
+        [session.id, enrollment.id, projectId, viewer.userId, input.outcome, input.feedback, JSON.stringify(comments), now],
       );
       await audit(q, {
         entity: 'evaluation',
@@ -86,7 +99,7 @@ export async function recordEvaluation(deps: ProgressionDeps, sessionId: string,
         action: 'recorded',
         to: input.outcome,
         actorId: viewer.userId,
-        data: { sessionId: session.id, projectId, comments: input.codeReviewComments?.length ?? 0 },
+        data: { sessionId: session.id, projectId, comments: comments.length },
         at: now,
       });
       let unlocked: string | undefined;

@@ -9,6 +9,7 @@ export const CodeReviewCommentSchema = Type.Object(
     file: Type.Optional(Type.String({ maxLength: 500 })),
     line: Type.Optional(Type.Integer({ minimum: 1 })),
     body: Type.String({ minLength: 1, maxLength: 5000 }),
+    reviewCommentId: Type.Optional(Type.String({ format: 'uuid' })),
   },
   { additionalProperties: false },
 );
@@ -18,6 +19,7 @@ export const EvaluationBodySchema = Type.Object(
     outcome: Type.Union([Type.Literal('validated'), Type.Literal('needs_revision')]),
     feedback: Type.String({ minLength: 1, maxLength: 20_000 }),
     codeReviewComments: Type.Optional(Type.Array(CodeReviewCommentSchema, { maxItems: 200 })),
+    attachSessionReview: Type.Optional(Type.Boolean({ description: "Attach the comments of the session's live code review" })),
   },
   { additionalProperties: false },
 );
