@@ -5,11 +5,12 @@
  * FFmpeg's RTCP socket can claim the tuple and all RTP is dropped).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
+import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket } from 'werift';
 import type { Teardown } from './db.ts';
 
 export const mediaCodecs: ms.RouterRtpCodecCapability[] = [
@@ -102,4 +103,160 @@ export async function until(predicate: () => boolean | Promise<boolean>, timeout
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+// ---------------------------------------------------------------- real media over a werift peer
+
+function sampleFile(kind: 'audio' | 'video', ext: 'ivf' | 'ogg'): Buffer {
+  const file = join(tmpdir(), 'ml-recording-samples', `${kind}-v1.${ext}`);
+  if (!existsSync(file)) {
+    const tmp = `${file}.${process.pid}.${ext}`;
+    const r = spawnSync('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', encodedSample(kind), '-c', 'copy', '-f', ext, '-y', tmp]);
+    if (r.status !== 0) throw new Error(`could not extract ${kind} frames: ${r.stderr}`);
+    spawnSync('mv', [tmp, file]);
+  }
+  return readFileSync(file);
+}
+
+/** VP8 frames of the sample (IVF: a header, then 12-byte frame headers). */
+export function vp8SampleFrames(): Buffer[] {
+  const data = sampleFile('video', 'ivf');
+  const frames: Buffer[] = [];
+  let at = data.readUInt16LE(6);
+  while (at + 12 <= data.length) {
+    const size = data.readUInt32LE(at);
+    frames.push(data.subarray(at + 12, at + 12 + size));
+    at += 12 + size;
+  }
+  return frames;
+}
+
+/** Opus packets (20 ms each) of the sample, from its Ogg pages (OpusHead and OpusTags skipped). */
+export function opusSamplePackets(): Buffer[] {
+  const data = sampleFile('audio', 'ogg');
+  const packets: Buffer[] = [];
+  let partial: Buffer[] = [];
+  let at = 0;
+  while (at + 27 <= data.length && data.toString('latin1', at, at + 4) === 'OggS') {
+    const segments = data[at + 26]!;
+    let body = at + 27 + segments;
+    for (let i = 0; i < segments; i++) {
+      const lace = data[at + 27 + i]!;
+      partial.push(data.subarray(body, body + lace));
+      body += lace;
+      if (lace < 255) {
+        packets.push(Buffer.concat(partial));
+        partial = [];
+      }
+    }
+    at = body;
+  }
+  return packets.slice(2);
+}
+
+interface SignallingPeer {
+  request<T = any>(event: string, payload?: unknown): Promise<T>;
+}
+
+interface SendTransportInfo {
+  transportId: string;
+  iceParameters: { usernameFragment: string; password: string };
+  iceCandidates: Array<{ foundation: string; priority: number; ip?: string; address?: string; protocol: 'udp' | 'tcp'; port: number; type: string }>;
+  dtlsParameters: { fingerprints: Array<{ algorithm: string; value: string }> };
+}
+
+/**
+ * Produces real, decodable media through a room's signalling: werift
+ * RTCPeerConnection, ICE/DTLS/SRTP into mediasoup, the sample's VP8 frames
+ * (RFC 7741 packetisation, 30 fps) or Opus packets (20 ms), paced by the wall
+ * clock so media time follows real time even when timers run late (the
+ * werift test peer's synthetic frames can be neither probed by a recorder
+ * nor trusted for timing).
+ */
+export async function produceRealMedia(
+  peer: SignallingPeer,
+  kind: 'audio' | 'video',
+  source: 'mic' | 'webcam' | 'screen' = kind === 'audio' ? 'mic' : 'webcam',
+): Promise<{ producerId: string; stop(): Promise<void> }> {
+  const frames = kind === 'video' ? vp8SampleFrames() : opusSamplePackets();
+  const codec = kind === 'video' ? { mimeType: 'video/VP8', clockRate: 90000, sdp: 'VP8/90000', step: 3000, frameMs: 1000 / 30 } : { mimeType: 'audio/opus', clockRate: 48000, channels: 2, sdp: 'opus/48000/2', step: 960, frameMs: 20 };
+  const pc = new RTCPeerConnection({
+    codecs: {
+      [kind]: [new RTCRtpCodecParameters({ mimeType: codec.mimeType, clockRate: codec.clockRate, payloadType: kind === 'video' ? 96 : 111, ...(kind === 'audio' ? { channels: 2 } : {}), rtcpFeedback: [] })],
+    },
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: ['127.0.0.1'],
+    iceInterfaceAddresses: { udp4: '127.0.0.1' },
+  });
+  const track = new MediaStreamTrack({ kind });
+  pc.addTransceiver(track, { direction: 'sendonly' });
+  await pc.setLocalDescription(await pc.createOffer());
+  const offer = pc.localDescription!.sdp;
+  const line = (re: RegExp) => {
+    const m = offer.match(re);
+    if (!m) throw new Error(`SDP line not found: ${re}`);
+    return m;
+  };
+  const mid = line(/a=mid:(\S+)/)[1]!;
+  const [, ssrcText, cname] = line(/a=ssrc:(\d+) cname:(\S+)/);
+  const ssrc = Number(ssrcText);
+  const pt = Number(line(new RegExp(`a=rtpmap:(\\d+) ${codec.sdp}`, 'i'))[1]);
+  const [, fpAlg, fpValue] = line(/a=fingerprint:(\S+) (\S+)/);
+  const transport = await peer.request<SendTransportInfo>('createTransport', { direction: 'send' });
+  await peer.request('connectTransport', { transportId: transport.transportId, dtlsParameters: { role: 'client', fingerprints: [{ algorithm: fpAlg!.toLowerCase(), value: fpValue! }] } });
+  const candidates = transport.iceCandidates.filter((c) => c.protocol === 'udp');
+  const fp = transport.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256') ?? transport.dtlsParameters.fingerprints[0]!;
+  const ipOf = (c: (typeof candidates)[number]) => c.address ?? c.ip!;
+  const answer =
+    [
+      'v=0', 'o=mediasoup 1 1 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=ice-lite', `a=group:BUNDLE ${mid}`, 'a=msid-semantic: WMS *',
+      `m=${kind} ${candidates[0]!.port} UDP/TLS/RTP/SAVPF ${pt}`, `c=IN IP4 ${ipOf(candidates[0]!)}`, 'a=rtcp-mux', 'a=rtcp-rsize', `a=mid:${mid}`, 'a=recvonly',
+      `a=ice-ufrag:${transport.iceParameters.usernameFragment}`, `a=ice-pwd:${transport.iceParameters.password}`, `a=fingerprint:${fp.algorithm} ${fp.value}`,
+      'a=setup:passive', `a=rtpmap:${pt} ${codec.sdp}`,
+      ...candidates.map((c) => `a=candidate:${c.foundation} 1 udp ${c.priority} ${ipOf(c)} ${c.port} typ ${c.type}`), 'a=end-of-candidates',
+    ].join('\r\n') + '\r\n';
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  const { producerId } = await peer.request<{ producerId: string }>('produce', {
+    transportId: transport.transportId,
+    kind,
+    rtpParameters: {
+      mid,
+      codecs: [{ mimeType: codec.mimeType, payloadType: pt, clockRate: codec.clockRate, ...(kind === 'audio' ? { channels: 2 } : {}), rtcpFeedback: [] }],
+      headerExtensions: [],
+      encodings: [{ ssrc }],
+      rtcp: { cname, reducedSize: true },
+    },
+    appData: { source },
+  });
+  let seq = Math.floor(Math.random() * 30000);
+  const firstTimestamp = Math.floor(Math.random() * 1e6);
+  const startedAt = performance.now();
+  let sent = 0;
+  const send = (frameIndex: number) => {
+    const frame = frames[frameIndex % frames.length]!;
+    const timestamp = (firstTimestamp + frameIndex * codec.step) >>> 0;
+    // Video: a 1-byte VP8 payload descriptor (S=1 on the frame's first packet), marker on its last packet.
+    const chunks: Buffer[] = [];
+    if (kind === 'video') for (let at = 0; at < frame.length; at += 1100) chunks.push(Buffer.concat([Buffer.from([at === 0 ? 0x10 : 0x00]), frame.subarray(at, at + 1100)]));
+    else chunks.push(frame);
+    chunks.forEach((payload, i) => {
+      const header = new RtpHeader({ payloadType: pt, sequenceNumber: seq++ & 0xffff, timestamp, ssrc, marker: kind === 'video' ? i === chunks.length - 1 : false });
+      try {
+        track.writeRtp(new RtpPacket(header, payload));
+      } catch {
+        /* closing */
+      }
+    });
+  };
+  const timer = setInterval(() => {
+    const due = Math.floor((performance.now() - startedAt) / codec.frameMs);
+    while (sent <= due) send(sent++);
+  }, 10);
+  return {
+    producerId,
+    async stop() {
+      clearInterval(timer);
+      await pc.close();
+    },
+  };
 }
