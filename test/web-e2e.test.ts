@@ -185,3 +185,65 @@ t.test('refused joins say why: too early, not a participant', { skip: !hasChromi
   t.equal(await jury.page.locator('#review-panel').isHidden(), true, 'nothing of the session is shown');
   await screenshot(jury.page, 'e2e-refused');
 });
+
+t.test('the client reconnects by itself: ICE restart, recovered signalling, full rejoin', { skip: !hasChromium() && 'chromium is not installed' }, async (t) => {
+  const ctx = await startTestApp(t);
+  const { demo, db } = ctx;
+  const now = Date.now();
+  const sessionId = await insertSession(db, {
+    kind: 'mentoring',
+    enrollmentId: demo.enrollmentId,
+    projectId: demo.projectIds[2],
+    hostId: demo.mentor.id,
+    startsAt: new Date(now),
+    endsAt: new Date(now + 45 * 60_000),
+    participants: [
+      { userId: demo.student.id, role: 'student' },
+      { userId: demo.mentor.id, role: 'mentor' },
+    ],
+  });
+  const browser = await launchBrowser(t);
+  const student = await newPage(browser, ctx.url, { locale: 'en-GB' });
+  const mentor = await newPage(browser, ctx.url, { locale: 'en-GB' });
+  await Promise.all([
+    loginThroughForm(student.page, demo.student, `/#/sessions/${sessionId}`),
+    loginThroughForm(mentor.page, demo.mentor, `/#/sessions/${sessionId}`),
+  ]);
+  await waitForPlayingVideo(t, mentor.page, demo.student.id, 'webcam', 'the mentor');
+
+  const studentCamera = `video[data-user-id="${demo.student.id}"][data-source="webcam"]`;
+  const consumerOf = () => mentor.page.locator(studentCamera).getAttribute('data-consumer-id');
+
+  // 1. ICE restart (what a dropped transport triggers): transports connected again, media still flowing.
+  await student.page.evaluate(() => window.mlRoom!.restartIce());
+  await student.page.waitForFunction(() => {
+    const s = window.mlRoom!.transportStates();
+    return s.send === 'connected' && s.recv === 'connected';
+  });
+  await waitForPlayingVideo(t, mentor.page, demo.student.id, 'webcam', 'after an ICE restart, the mentor');
+
+  const studentSocket = () => [...ctx.app.io.of('/rooms').sockets.values()].find((s) => (s.data.identity as { userId: string }).userId === demo.student.id);
+
+  // 2. The connection drops (transport closed under it): Socket.IO reconnects and recovers; the room goes on.
+  const before = await consumerOf();
+  studentSocket()!.conn.close();
+  await student.page.locator('.room[data-status="reconnecting"]').waitFor({ state: 'attached' }).catch(() => undefined);
+  await student.page.locator('.room[data-status="joined"]').waitFor({ state: 'attached' });
+  await waitForPlayingVideo(t, mentor.page, demo.student.id, 'webcam', 'after a recovered connection, the mentor');
+  t.ok(await consumerOf(), 'the mentor still has the student’s camera');
+
+  // 3. The server drops the socket for good (e.g. a restart): the client comes back with a full rejoin,
+  //    new transports and producers; the mentor consumes the student's new camera.
+  studentSocket()!.disconnect(true);
+  await mentor.page.waitForFunction(
+    ({ sel, old }) => {
+      const v = document.querySelector<HTMLVideoElement>(sel);
+      return !!v && !!v.dataset.consumerId && v.dataset.consumerId !== old && v.videoWidth > 0;
+    },
+    { sel: studentCamera, old: (await consumerOf()) ?? before },
+  );
+  await student.page.locator('.room[data-status="joined"]').waitFor({ state: 'attached' });
+  await waitForPlayingVideo(t, mentor.page, demo.student.id, 'webcam', 'after a full rejoin, the mentor');
+  await waitForPlayingVideo(t, student.page, demo.mentor.id, 'webcam', 'after a full rejoin, the student');
+  t.same(student.errors.filter((e) => !/WebSocket|socket/i.test(e)), [], 'no page error');
+});

@@ -127,6 +127,11 @@ export class RoomClient {
     return [...this.#peers.values()];
   }
 
+  /** ICE/DTLS state of the send and receive transports. */
+  transportStates(): { send: string | undefined; recv: string | undefined } {
+    return { send: this.#send?.connectionState, recv: this.#recv?.connectionState };
+  }
+
   isPaused(source: Source): boolean {
     return this.#paused.has(source);
   }
@@ -238,8 +243,8 @@ export class RoomClient {
     return [this.#send, this.#recv].every((t) => !t || t.connectionState === 'connected' || t.connectionState === 'new');
   }
 
-  async #restartIce(transport: types.Transport): Promise<void> {
-    if (this.#closed || transport.closed || transport.connectionState === 'connected') {
+  async #restartIce(transport: types.Transport, force = false): Promise<void> {
+    if (this.#closed || transport.closed || (!force && transport.connectionState === 'connected')) {
       this.#iceTimers.delete(transport.id);
       return;
     }
@@ -258,6 +263,24 @@ export class RoomClient {
       this.#iceTimers.delete(transport.id);
       void this.#rejoin('ice_restart_failed');
     }
+  }
+
+  async #checkAfterRecovery(): Promise<void> {
+    try {
+      for (const transport of [this.#send, this.#recv]) {
+        if (!transport || transport.closed) continue;
+        await request(this.socket, 'getTransportStats', { transportId: transport.id });
+        if (transport.connectionState === 'failed' || transport.connectionState === 'disconnected') await this.#restartIce(transport);
+      }
+      if (this.#allConnected()) this.#listener.status('joined');
+    } catch {
+      void this.#rejoin('recovery_incomplete');
+    }
+  }
+
+  /** Restarts ICE on both transports now (the same path a dropped transport takes). */
+  async restartIce(): Promise<void> {
+    for (const transport of [this.#send, this.#recv]) if (transport && !transport.closed) await this.#restartIce(transport, true);
   }
 
   /** Full rejoin: new transports, our media produced again, everyone consumed again. */
@@ -282,12 +305,18 @@ export class RoomClient {
   #wireSocket(): void {
     const s = this.socket;
     s.on('connect', () => {
-      // Signalling came back: the server may have let our peer go; join again (it takes over our peer).
-      if (this.#joinedOnce && !this.#closed) void this.#rejoin('signalling_reconnected');
+      if (!this.#joinedOnce || this.#closed) return;
+      // Signalling came back. Restored by Socket.IO's connection-state recovery: the
+      // server kept our peer and transports; check them. Otherwise join again (the
+      // server hands our peer to this new socket; we rebuild transports and media).
+      if (s.recovered) void this.#checkAfterRecovery();
+      else void this.#rejoin('signalling_reconnected');
     });
     s.on('disconnect', (reason) => {
       if (this.#closed || reason === 'io client disconnect') return;
       this.#listener.status('reconnecting', { code: reason });
+      // A server that disconnects us on purpose (restart, drain) does not make Socket.IO retry: we do.
+      if (reason === 'io server disconnect') setTimeout(() => !this.#closed && s.connect(), 500);
     });
     s.on('connect_error', (err: Error & { data?: { code?: string } }) => {
       if (err.data?.code === 'token_missing' || err.data?.code === 'token_invalid') this.#close({ code: 'token_invalid', message: err.message });
