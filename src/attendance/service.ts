@@ -350,8 +350,8 @@ export class AttendanceService {
     const finalizeJobId = `finalize-${sessionId}-${session.endsAt.getTime()}`;
     if (tracking.noShowJobId && tracking.noShowJobId !== noShowJobId) await this.#queues().noShow.remove(tracking.noShowJobId);
     if (tracking.finalizeJobId && tracking.finalizeJobId !== finalizeJobId) await this.#queues().finalize.remove(tracking.finalizeJobId);
-    await this.#queues().noShow.add({ sessionId, startsAt: session.startsAt.toISOString() }, { jobId: noShowJobId, delay: Math.max(0, noShowAt - now) });
-    await this.#queues().finalize.add({ sessionId, endsAt: session.endsAt.toISOString() }, { jobId: finalizeJobId, delay: Math.max(0, finalizeAt - now) });
+    await ensureJob(this.#queues().noShow, noShowJobId, { sessionId, startsAt: session.startsAt.toISOString() }, noShowAt - now);
+    await ensureJob(this.#queues().finalize, finalizeJobId, { sessionId, endsAt: session.endsAt.toISOString() }, finalizeAt - now);
     await this.#db.execute('UPDATE attendance_sessions SET no_show_job_id = $2, finalize_job_id = $3 WHERE session_id = $1', [sessionId, noShowJobId, finalizeJobId]);
   }
 
@@ -654,6 +654,22 @@ export class AttendanceService {
     await q.execute('INSERT INTO attendance_sessions (session_id) VALUES ($1) ON CONFLICT DO NOTHING', [sessionId]);
     return (await q.one<TrackingRow>(`${TRACKING_SQL} FOR UPDATE`, [sessionId]))!;
   }
+}
+
+/**
+ * Adds the job due in `delayMs`, or, if it is already waiting under that id,
+ * moves its due time to `delayMs` from now (the clock may have moved since it
+ * was scheduled). A job that already ran is left alone.
+ */
+async function ensureJob<D>(queue: JobQueue<D>, jobId: string, data: D, delayMs: number): Promise<void> {
+  const existing = await queue.get(jobId);
+  if (!existing) {
+    await queue.add(data, { jobId, delay: Math.max(0, delayMs) });
+    return;
+  }
+  if ((await existing.getState()) !== 'delayed') return;
+  if (delayMs <= 0) await existing.promote();
+  else await existing.changeDelay(delayMs);
 }
 
 const TRACKING_SQL = `SELECT session_id AS "sessionId", no_show_job_id AS "noShowJobId", finalize_job_id AS "finalizeJobId",
