@@ -12,7 +12,9 @@ t.test("a student's whole path: projects validated one by one, a defence held th
   // The very first delivery is refused with a 500: it must come again.
   receiver.respond = (_hook, index) => (index === 0 ? 500 : 200);
 
-  const { app, url, db, demo, login, socket } = await startTestApp(t, { env: { WEBHOOK_BACKOFF_MS: '50', WEBHOOK_MAX_ATTEMPTS: '4' } });
+  const { app, url, db, demo, login, socket } = await startTestApp(t, {
+    env: { WEBHOOK_BACKOFF_MS: '50', WEBHOOK_MAX_ATTEMPTS: '4', MINIMUM_NOTICE_MINUTES: '0', DEFENCE_OPEN_EARLY_MINUTES: '75' },
+  });
   const phaseEvents: Array<{ phase: string; candidateIsolated: boolean; recordingAllowed: boolean }> = [];
   app.events.on('defence.phase_changed', (e) => void phaseEvents.push(e));
 
@@ -130,18 +132,30 @@ t.test("a student's whole path: projects validated one by one, a defence held th
       `INSERT INTO competence_blocks (path_id, code, title, position) VALUES ($1, 'B1', 'Design interfaces', 1), ($1, 'B2', 'Develop', 2), ($1, 'B3', 'Test and deliver', 3)`,
       [demo.pathId],
     );
-    const sessionId = await insertSession(db, {
-      kind: 'defence',
-      enrollmentId: demo.enrollmentId,
-      hostId: demo.jury[0].id,
-      startsAt: new Date(now - 5 * 60_000),
-      endsAt: new Date(now + 55 * 60_000),
-      participants: [
-        { userId: demo.student.id, role: 'student' },
-        { userId: demo.jury[0].id, role: 'jury' },
-        { userId: demo.jury[1].id, role: 'jury' },
-      ],
-    });
+    // The coordinator schedules the defence through the scheduling routes, at the
+    // next slot the jury offers (both available around the clock, no notice).
+    for (const [i, token] of [jury0Token, jury1Token].entries()) {
+      const put = await api(url, 'PUT', `/hosts/${demo.jury[i]!.id}/availability`, token, {
+        timeZone: 'UTC',
+        bufferMinutes: 0,
+        minimumNoticeMinutes: 0,
+        weekly: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '24:00' })),
+      });
+      t.equal(put.status, 200, `jury member ${i + 1} published availability`);
+    }
+    const from = new Date(Date.now());
+    const slots = await api(
+      url,
+      'GET',
+      `/defences/slots?studentId=${demo.student.id}&juryIds=${demo.jury[0].id}&juryIds=${demo.jury[1].id}&from=${from.toISOString()}&to=${new Date(from.getTime() + 26 * HOUR).toISOString()}`,
+      coordinatorToken,
+    );
+    t.equal(slots.status, 200, `defence slots ${JSON.stringify(slots.body).slice(0, 300)}`);
+    const slot = slots.body.slots[0];
+    const scheduled = await api(url, 'POST', '/defences', coordinatorToken, { studentId: demo.student.id, juryIds: [demo.jury[0].id, demo.jury[1].id], startsAt: slot.startsAt });
+    t.equal(scheduled.status, 201, `defence scheduled ${JSON.stringify(scheduled.body).slice(0, 300)}`);
+    const sessionId: string = scheduled.body.id;
+    t.ok(new Date(scheduled.body.startsAt).getTime() - Date.now() < 75 * 60_000, 'the defence starts within the hour: the jury may open it');
 
     const candidate = socket(studentToken, '/defence');
     const jury0 = socket(jury0Token, '/defence');
@@ -264,7 +278,7 @@ t.test("a student's whole path: projects validated one by one, a defence held th
   await t.test('the webhook receiver got every event, each signature verified, the refused one retried', async (t) => {
     const count = (hooks: typeof receiver.received, event: string) => new Set(hooks.filter((h) => h.json.event === event && h.answered === 200).map((h) => h.json.id)).size;
     const hooks = await receiver.until(
-      (r) => count(r, 'project.validated') === 6 && count(r, 'diploma.issued') === 1 && count(r, 'defence.completed') === 1 && count(r, 'session.booked') === 7 && count(r, 'session.completed') === 7 && count(r, 'attendance.finalized') === 7,
+      (r) => count(r, 'project.validated') === 6 && count(r, 'diploma.issued') === 1 && count(r, 'defence.completed') === 1 && count(r, 'session.booked') === 8 && count(r, 'session.completed') === 7 && count(r, 'attendance.finalized') === 7,
     );
     for (const h of hooks) {
       t.ok(verifySignature(secret, String(h.headers[TIMESTAMP_HEADER]), h.body, String(h.headers[SIGNATURE_HEADER])), `signature of ${h.json.event} verified`);
