@@ -46,11 +46,27 @@ export const recordingPlugin = fp(
       const recovered = await service.recoverInterrupted();
       if (recovered.length > 0) log.warn({ recovered }, 'recordings interrupted by a crash are being repaired');
     });
+    // On SIGTERM/SIGINT the rooms close their producers (preClose, registered
+    // before ours) before our preClose runs: FFmpeg would then be stopped on a
+    // silent input (slow, and the file lacks its duration until remuxed). The
+    // signal itself is the earliest warning: stop the recorders right away,
+    // while packets still flow; the server's own shutdown follows as usual.
+    // A process with no shutdown handler of its own still dies of the signal, once the files are finalised.
+    const early = (signal: NodeJS.Signals) => {
+      const handledElsewhere = process.listenerCount(signal) > 0;
+      void service.shutdown().finally(() => {
+        if (!handledElsewhere) process.kill(process.pid, signal);
+      });
+    };
+    process.once('SIGTERM', early);
+    process.once('SIGINT', early);
     app.addHook('preClose', async () => {
       stopWatching();
       await service.shutdown();
     });
     app.addHook('onClose', async () => {
+      process.off('SIGTERM', early);
+      process.off('SIGINT', early);
       await service.shutdown();
     });
   },
