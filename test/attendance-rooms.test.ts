@@ -98,6 +98,12 @@ t.test('attendance of a defence through real room sockets', async (t) => {
   const seeBack = presenceOn(jury.socket, demo.student.id, 'reconnect');
   t.notOk((await request(second, 'join', { sessionId })).error, 'the candidate comes back');
   t.equal((await seeBack).present.find((p) => p.userId === demo.student.id)?.connected, true);
+  const listed = await api(url, 'GET', `/sessions/${sessionId}/presence`, studentToken);
+  t.same(listed.body.map((p: { userId: string; since: string }) => [p.userId, p.since]), [
+    [demo.jury[0].id, isoAt(-60)],
+    [demo.student.id, isoAt(45)],
+  ], 'the same list over HTTP: one interval since the first join');
+  t.equal((await api(url, 'GET', `/sessions/${sessionId}/presence`, soloToken)).status, 404);
 
   // The no-show check runs (start + 10 min has passed): only the absent jury member is marked.
   standAt(1200);

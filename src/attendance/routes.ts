@@ -81,6 +81,34 @@ export const attendanceRoutes: FastifyPluginAsyncTypebox<{ service: AttendanceSe
     },
   );
 
+  app.get(
+    '/sessions/:sessionId/presence',
+    {
+      config: { access: ROLES },
+      schema: {
+        tags: ['attendance'],
+        summary: 'Who is in the live room now (the same list the `presence` socket event carries)',
+        description: 'connected is false while someone is within the reconnect grace after a drop.',
+        params: SessionParams,
+        response: {
+          200: Type.Array(
+            Type.Object({
+              userId: Uuid,
+              name: Type.String(),
+              role: Type.Union([Type.Literal('student'), Type.Literal('mentor'), Type.Literal('jury'), Type.Literal('observer')]),
+              since: IsoDateTime,
+              connected: Type.Boolean(),
+            }),
+          ),
+        },
+      },
+    },
+    async (request) => {
+      const session = await assertCanViewSession(db, request.params.sessionId, viewerOf(request));
+      return service.presentNow(session.id);
+    },
+  );
+
   app.post(
     '/sessions/:sessionId/attendance/corrections',
     {
