@@ -74,13 +74,14 @@ export class DefencePanel {
       ),
     );
     if (state.outcome) this.element.append(h('p', { class: 'outcome' }, t(state.outcome === 'pass' ? 'defence.outcome.pass' : 'defence.outcome.fail')));
-    if (!isJury) {
+    if (this.#role === 'candidate' || this.#role === 'student') {
       const view = state.candidateView ?? (state.phase === 'lobby' ? 'lobby' : 'live');
       const text = view === 'lobby' ? t('defence.lobby') : view === 'waiting' ? t('defence.waiting') : view === 'done' ? t('defence.done') : '';
       if (text) this.element.append(h('p', { class: 'candidate-view', role: 'status' }, text));
       this.#onCandidateView(view);
       return;
     }
+    if (!isJury) return;
     const controls = h('div', { class: 'defence-controls' });
     if (state.phase === 'lobby') {
       controls.append(h('button', { type: 'button', onclick: () => void this.#act('admit', {}) }, t('defence.admit')));

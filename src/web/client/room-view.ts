@@ -59,14 +59,21 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
   const presenceList = h('ul', { id: 'presence-list' });
   const presence = h('aside', { class: 'presence', 'aria-labelledby': presenceTitle.id }, presenceTitle, presenceList);
   const isolated = h('div', { class: 'lobby-overlay', id: 'lobby', role: 'status', hidden: true }, t('room.isolated'));
+  // The waiting screen shows while the room isolates us or the defence says we wait (either may arrive first).
+  let roomIsolated = false;
+  let defenceWaiting = false;
+  const renderLobby = () => {
+    isolated.hidden = !(roomIsolated || defenceWaiting);
+  };
 
   const fmtTime = (iso: string) => formatTime(iso, user.timeZone);
   const review = new ReviewPanel(sessionId, { formatTime: fmtTime, announce });
   const defence = new DefencePanel(sessionId, {
     formatTime: fmtTime,
     onCandidateView: (view) => {
-      isolated.hidden = view !== 'lobby' && view !== 'waiting';
+      defenceWaiting = view === 'lobby' || view === 'waiting';
       isolated.textContent = view === 'waiting' ? t('defence.waiting') : t('defence.lobby');
+      renderLobby();
     },
   });
   const workspace = h('div', { class: 'workspace' }, stage, review.element);
@@ -260,7 +267,10 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
       announce(active ? t('room.recording') : t('room.notRecording'));
     },
     isolation(userId, isolatedNow) {
-      if (userId === user.id) isolated.hidden = !isolatedNow;
+      if (userId === user.id) {
+        roomIsolated = isolatedNow;
+        renderLobby();
+      }
       else tiles.get(userId)?.figure.classList.toggle('isolated', isolatedNow);
     },
   });
