@@ -6,7 +6,10 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 
 t.test('progression refusals', async (t) => {
-  const { app, url, db, demo, login, socket } = await startTestApp(t, { env: { DEFENCE_RETAKE_DELAY_DAYS: '30' } });
+  // A clock the test can move forward (the retake delay is counted in days).
+  let offsetMs = 0;
+  const clock = { now: () => new Date(Date.now() + offsetMs) };
+  const { app, url, db, demo, login, socket } = await startTestApp(t, { clock, env: { DEFENCE_RETAKE_DELAY_DAYS: '30' } });
   const [studentToken, mentorToken, jury0Token, jury1Token, coordinatorToken] = await Promise.all([
     login(demo.student),
     login(demo.mentor),
@@ -169,5 +172,10 @@ t.test('progression refusals', async (t) => {
     const tooEarly = await api(url, 'POST', `/defences/${again}/admit`, jury0Token);
     t.equal(tooEarly.status, 422);
     t.equal(tooEarly.body.code, 'retake_too_early');
+
+    offsetMs = 31 * 24 * HOUR;
+    const retake = await api(url, 'POST', `/defences/${again}/admit`, jury0Token);
+    t.equal(retake.status, 200, 'after the delay the new defence starts');
+    t.equal(retake.body.phase, 'presentation');
   });
 });
