@@ -78,3 +78,33 @@ t.test('a recorder process that dies is noticed: gap record and a new segment', 
   const second = await ffprobe('ffprobe', rec.segments[1]!.path);
   t.ok(second.durationMs! >= 1000, 'the new segment is playable');
 });
+
+t.test('a recorder that hangs while packets flow is replaced like a dead one', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-rec-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { router } = await createRouter(t);
+  const audio = await startRtpSender(t, router, 'audio');
+  const gaps: TrackGap[] = [];
+  const started: SegmentInfo[] = [];
+  const rec = await TrackRecorder.start({
+    router,
+    producer: audio.producer,
+    dir,
+    baseName: 'mic',
+    ffmpegPath: 'ffmpeg',
+    portRange,
+    stallTimeoutMs: 1500,
+    listener: { onGap: (g) => gaps.push(g), onSegmentStarted: (s) => started.push(s) },
+  });
+  t.teardown(() => rec.stop());
+  await until(() => (rec.ffmpeg?.lastProgress?.outTimeMs ?? 0) >= 1000, 15_000, 'first segment progress');
+  const hung = rec.ffmpeg!;
+  hung.child.kill('SIGSTOP');
+  t.teardown(() => hung.child.kill('SIGKILL'));
+  await until(() => started.length === 2, 20_000, 'a replacement segment');
+  await until(() => (rec.ffmpeg?.lastProgress?.outTimeMs ?? 0) >= 1000, 15_000, 'second segment progress');
+  await rec.stop();
+  t.equal(rec.segments[0]!.endReason, 'recorder_died');
+  t.equal(gaps[0]?.reason, 'recorder_died');
+  t.equal(rec.segments[1]!.endReason, 'stopped');
+});

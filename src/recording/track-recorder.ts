@@ -68,6 +68,11 @@ export interface TrackRecorderOptions {
   preferredSpatialLayer?: number | undefined;
   /** Restarts allowed after FFmpeg deaths before giving up. */
   maxRestarts?: number;
+  /**
+   * An FFmpeg that writes nothing for this long while the consumer sends it
+   * packets is stuck: it is killed and replaced like a dead one (default 10 s).
+   */
+  stallTimeoutMs?: number;
   log?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
 }
 
@@ -79,6 +84,7 @@ interface Pipeline {
   consumer: ms.Consumer;
   ffmpeg: FfmpegRecorder;
   keyFrameTimer?: NodeJS.Timeout;
+  watchdog?: NodeJS.Timeout;
 }
 
 /** The router capabilities for one codec only: no RTX, no RTCP feedback, no header extensions. */
@@ -263,6 +269,31 @@ export class TrackRecorder {
     });
     consumer.on('producerclose', () => void this.stop('producer_closed'));
     consumer.on('transportclose', () => void this.stop('router_closed'));
+    // Watchdog: packets go out to FFmpeg but its progress stands still.
+    const stallMs = this.#o.stallTimeoutMs ?? 10_000;
+    let sentBefore = -1;
+    let lastAdvance = Date.now();
+    let lastOutTime = -1;
+    p.watchdog = setInterval(() => {
+      void (async () => {
+        if (this.#current !== p || ffmpeg.hasExited || consumer.closed) return;
+        const stats = await consumer.getStats().catch(() => []);
+        const sent = stats.reduce((sum, st) => sum + (st.type === 'outbound-rtp' ? st.packetCount : 0), 0);
+        const flowing = sentBefore >= 0 && sent > sentBefore;
+        sentBefore = sent;
+        const outTime = ffmpeg.lastProgress?.outTimeMs ?? -1;
+        if (outTime !== lastOutTime || !flowing) {
+          lastOutTime = outTime;
+          lastAdvance = Date.now();
+          return;
+        }
+        if (Date.now() - lastAdvance >= stallMs && this.#current === p && !this.#stopReason) {
+          this.#o.log?.warn({ producerId: this.producer.id, stalledMs: Date.now() - lastAdvance }, 'recorder process stalled; replacing it');
+          ffmpeg.kill();
+        }
+      })();
+    }, Math.max(250, Math.min(2000, stallMs / 4)));
+    p.watchdog.unref();
     void ffmpeg.exited.then((exit) => {
       if (this.#current !== p || this.#stopReason) return;
       // Died on its own: end the segment, open a gap, start a new segment.
@@ -294,6 +325,7 @@ export class TrackRecorder {
     if (!p) return;
     this.#current = undefined;
     if (p.keyFrameTimer) clearTimeout(p.keyFrameTimer);
+    if (p.watchdog) clearInterval(p.watchdog);
     p.segment.endedAt = this.#now();
     p.segment.endReason = reason;
     // Stop FFmpeg first, while packets still flow, then tear the path down.
