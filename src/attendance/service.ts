@@ -191,6 +191,40 @@ export async function finalizedAttendance(
   );
 }
 
+/**
+ * A user's no-show and late-cancellation counts (the booking policy's input)
+ * with the sessions behind them. A no-show is a frozen record with status
+ * no_show, or, before the freeze, a no-show mark with no join since. A late
+ * cancellation counts against the session's student (the event does not say
+ * who cancelled).
+ */
+export async function attendanceRecordOf(db: Queryable, userId: string): Promise<AttendanceRecordOfUser> {
+  const rows = await db.query<{ sessionId: string; startsAt: Date; kind: Session['kind']; status: AttendanceStatus | 'cancelled' }>(
+    `SELECT s.id AS "sessionId", s.starts_at AS "startsAt", s.kind, r.status
+       FROM attendance_records r JOIN sessions s ON s.id = r.session_id
+      WHERE r.user_id = $1 AND r.status = 'no_show'
+     UNION ALL
+     SELECT s.id, s.starts_at, s.kind, 'no_show'
+       FROM attendance_no_shows m JOIN sessions s ON s.id = m.session_id
+       LEFT JOIN attendance_sessions t ON t.session_id = m.session_id
+      WHERE m.user_id = $1 AND t.finalized_at IS NULL AND s.status <> 'cancelled'
+        AND NOT EXISTS (SELECT 1 FROM presence_events e WHERE e.session_id = m.session_id AND e.user_id = m.user_id AND e.type IN ('join', 'reconnect'))
+     UNION ALL
+     SELECT s.id, s.starts_at, s.kind, 'cancelled'
+       FROM attendance_cancellations c JOIN sessions s ON s.id = c.session_id
+       JOIN session_participants p ON p.session_id = c.session_id AND p.user_id = $1 AND p.role = 'student'
+      WHERE c.late
+     ORDER BY 2`,
+    [userId],
+  );
+  return {
+    userId,
+    noShows: rows.filter((r) => r.status === 'no_show').length,
+    lateCancellations: rows.filter((r) => r.status === 'cancelled').length,
+    sessions: rows.map((r) => ({ sessionId: r.sessionId, startsAt: r.startsAt.toISOString(), kind: r.kind, status: r.status })),
+  };
+}
+
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 const ATTENDING_ROLES: ReadonlySet<ParticipantRole> = new Set(['student', 'mentor', 'jury']);
 
@@ -563,12 +597,7 @@ export class AttendanceService {
     };
   }
 
-  /**
-   * A user's no-show and late-cancellation counts (the booking policy's input)
-   * with the sessions behind them. A no-show is a frozen record with status
-   * no_show, or, before the freeze, a no-show mark with no join since. A late
-   * cancellation counts against the session's student.
-   */
+  /** GET /users/:id/attendance-record: coordinators, the person, or for a student whoever may see them. */
   async recordOf(userId: string, viewer?: Viewer): Promise<AttendanceRecordOfUser> {
     if (viewer && viewer.role !== 'coordinator' && viewer.userId !== userId) {
       const target = await this.#db.one<{ role: Role }>('SELECT role FROM users WHERE id = $1', [userId]);
@@ -576,30 +605,7 @@ export class AttendanceService {
       if (target.role !== 'student') throw forbidden('not_allowed', 'You may not see this attendance record');
       await assertCanViewStudent(this.#db, viewer, userId);
     }
-    const rows = await this.#db.query<{ sessionId: string; startsAt: Date; kind: Session['kind']; status: AttendanceStatus | 'cancelled' }>(
-      `SELECT s.id AS "sessionId", s.starts_at AS "startsAt", s.kind, r.status
-         FROM attendance_records r JOIN sessions s ON s.id = r.session_id
-        WHERE r.user_id = $1 AND r.status = 'no_show'
-       UNION ALL
-       SELECT s.id, s.starts_at, s.kind, 'no_show'
-         FROM attendance_no_shows m JOIN sessions s ON s.id = m.session_id
-         LEFT JOIN attendance_sessions t ON t.session_id = m.session_id
-        WHERE m.user_id = $1 AND t.finalized_at IS NULL AND s.status <> 'cancelled'
-          AND NOT EXISTS (SELECT 1 FROM presence_events e WHERE e.session_id = m.session_id AND e.user_id = m.user_id AND e.type IN ('join', 'reconnect'))
-       UNION ALL
-       SELECT s.id, s.starts_at, s.kind, 'cancelled'
-         FROM attendance_cancellations c JOIN sessions s ON s.id = c.session_id
-         JOIN session_participants p ON p.session_id = c.session_id AND p.user_id = $1 AND p.role = 'student'
-        WHERE c.late
-       ORDER BY 2`,
-      [userId],
-    );
-    return {
-      userId,
-      noShows: rows.filter((r) => r.status === 'no_show').length,
-      lateCancellations: rows.filter((r) => r.status === 'cancelled').length,
-      sessions: rows.map((r) => ({ sessionId: r.sessionId, startsAt: r.startsAt.toISOString(), kind: r.kind, status: r.status })),
-    };
+    return attendanceRecordOf(this.#db, userId);
   }
 
   // ---- corrections ----------------------------------------------------------
