@@ -62,6 +62,8 @@ export const roomsPlugin = fp(
       offCancelled();
       offRescheduled();
       await rooms.closeAll('server-draining');
+      // Upgraded connections keep the HTTP server open: drop this namespace's sockets.
+      nsp.local.disconnectSockets(true);
     });
     app.addHook('onClose', async () => {
       await rooms.closeAll('server-draining');

@@ -216,10 +216,9 @@ export class Room {
       this.#presence(peer, 'join');
       this.observer.emit('peerjoined', { userId: peer.userId, role: peer.role });
     }
-    await socket.join(sessionChannel(this.sessionId));
     socket.data.room = { sessionId: this.sessionId, peerId: peer.id };
     const self = peer;
-    return {
+    const result: JoinResult = {
       sessionId: this.sessionId,
       peerId: peer.id,
       userId: peer.userId,
@@ -230,6 +229,8 @@ export class Room {
       resumed,
       isolated: this.#isolated.has(peer.userId),
     };
+    await socket.join(sessionChannel(this.sessionId));
+    return result;
   }
 
   /** The peer bound to this socket, if the socket joined this room and was not taken over. */
@@ -515,11 +516,8 @@ export class Room {
     logger.info({ sessionId: this.sessionId, reason }, 'room closing');
     this.#clearEmptyTimer();
     if (this.#endTimer) clearTimeout(this.#endTimer);
-    try {
-      this.notify('roomClosing', { reason });
-    } catch (err) {
-      logger.error({ err }, 'announcing room close failed');
-    }
+    // Told socket by socket: a broadcast through the adapter may land after the sockets left the channel.
+    for (const peer of this.#peers.values()) peer.notify('roomClosing', { reason });
     this.#closed = true;
     for (const peer of [...this.#peers.values()]) {
       try {
@@ -534,17 +532,18 @@ export class Room {
       logger.error({ err }, 'closing the router failed');
     }
     try {
-      this.observer.emit('close', reason);
-    } catch (err) {
-      logger.error({ err }, 'a room close observer failed');
-    }
-    events.emit('room.closed', { sessionId: this.sessionId, reason });
-    try {
       await directory.release(this.sessionId);
     } catch (err) {
       logger.error({ err }, 'releasing the room directory entry failed');
     }
     this.#deps.onClosed(this);
+    // Heard once everything is released: a listener may open the session's room again.
+    try {
+      this.observer.emit('close', reason);
+    } catch (err) {
+      logger.error({ err }, 'a room close observer failed');
+    }
+    events.emit('room.closed', { sessionId: this.sessionId, reason });
   }
 
   #attachRouter(): void {
