@@ -54,7 +54,8 @@ export const recordingPlugin = fp(
     // A process with no shutdown handler of its own still dies of the signal, once the files are finalised.
     const early = (signal: NodeJS.Signals) => {
       const handledElsewhere = process.listenerCount(signal) > 0;
-      void service.shutdown().finally(() => {
+      const deadline = new Promise((r) => setTimeout(r, app.config.shutdownTimeoutMs).unref());
+      void Promise.race([service.shutdown(), deadline]).finally(() => {
         if (!handledElsewhere) process.kill(process.pid, signal);
       });
     };
