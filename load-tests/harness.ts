@@ -8,6 +8,7 @@ import pg from 'pg';
 import { buildApp } from '../src/server/app.ts';
 import { loadConfig, type AppConfig } from '../src/server/config.ts';
 import { seedDemoSchool, type DemoSchool } from '../src/school/index.ts';
+import { seedDemoExtras } from '../src/server/demo.ts';
 import { migrate, openDb, type Db } from '../src/db/index.ts';
 import type { Env } from '../src/shared/env.ts';
 
@@ -82,6 +83,7 @@ export async function startBenchServer(env: Env = {}): Promise<BenchServer> {
     ...env,
   });
   const demo = (await seedDemoSchool(db)) as DemoSchool;
+  await seedDemoExtras(db, demo); // availability of the mentor and jury, a session
   const app = await buildApp(config, { db, redisUrl: benchRedisUrl });
   // Baseline: a bare route on the same instance (no auth, no database).
   app.get('/bench/hello', async () => ({ hello: 'world' }));

@@ -18,6 +18,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const PARTS: Record<string, () => Promise<Part>> = {
   http: async () => httpPart,
   signalling: async () => (await import('./parts/signalling.ts')).signallingPart,
+  booking: async () => (await import('./parts/booking.ts')).bookingPart,
   media: async () => (await import('./parts/media.ts')).mediaPart,
 };
 

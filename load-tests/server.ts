@@ -196,6 +196,43 @@ handlers['media:stop'] = () => {
   return {};
 };
 
+/** Mentors, each with `studentsPerMentor` premium_plus students enrolled on the demo path. */
+handlers.mentees = async (args: { mentors: number; studentsPerMentor: number }) => {
+  if (!bench) throw new Error('fixtures need app mode');
+  const out: Array<{ mentor: { userId: string; token: string }; students: Array<{ userId: string; token: string }> }> = [];
+  for (const mentor of await createUsers(args.mentors, 'mentor')) {
+    const students = await createUsers(args.studentsPerMentor, 'student');
+    const values = students.map((_, i) => `($${i + 1}, $${students.length + 1}, $${students.length + 2}, 'premium_plus')`);
+    await bench.db.execute(`INSERT INTO enrollments (student_id, path_id, mentor_id, tier) VALUES ${values.join(', ')}`, [
+      ...students.map((st) => st.userId),
+      bench.demo.pathId,
+      mentor.userId,
+    ]);
+    out.push({ mentor, students });
+  }
+  return out;
+};
+
+/** `count` sessions of the demo mentor with the demo student, one a day from 20 days ago (a calendar feed worth rendering). */
+handlers.calendarSessions = async (args: { count: number }) => {
+  if (!bench) throw new Error('fixtures need app mode');
+  const { db, demo } = bench;
+  const day = 86_400_000;
+  const base = Math.floor(Date.now() / day) * day - 20 * day + 7 * 3600_000;
+  for (let i = 0; i < args.count; i++) {
+    const startsAt = new Date(base + i * day);
+    const endsAt = new Date(startsAt.getTime() + 45 * 60_000);
+    const row = await db.one<{ id: string }>(
+      `INSERT INTO sessions (kind, enrollment_id, project_id, host_id, starts_at, ends_at, created_by) VALUES ('mentoring', $1, $2, $3, $4, $5, $6) RETURNING id`,
+      [demo.enrollmentId, demo.projectIds[i % demo.projectIds.length], demo.mentor.id, startsAt, endsAt, demo.student.id],
+    );
+    for (const [userId, role] of [[demo.student.id, 'student'], [demo.mentor.id, 'mentor']] as const) {
+      await db.execute('INSERT INTO session_participants (session_id, user_id, role, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)', [row!.id, userId, role, startsAt, endsAt]);
+    }
+  }
+  return {};
+};
+
 handlers.close = async () => {
   handlers['media:stop']!({});
   await closeServer();
@@ -233,7 +270,7 @@ async function start(): Promise<{ url: string; demo?: unknown; databaseUrl?: str
   bench = await startBenchServer(JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}'));
   url = bench.url;
   closeServer = () => bench!.close();
-  return { url, demo: bench.demo, databaseUrl: bench.databaseUrl, jwtSecret: bench.config.jwtSecret };
+  return { url, demo: bench.demo, databaseUrl: bench.databaseUrl };
 }
 
 process.on('message', (msg: { id: number; cmd: string; args?: unknown }) => {

@@ -22,6 +22,7 @@ function onPacket(msg: Buffer): void {
   const seq = msg.readUInt16BE(2);
   const ssrc = msg.readUInt32BE(8);
   bytes += msg.length;
+  if (ssrc === 1234) return; // mediasoup's bandwidth probation padding (one SSRC for every transport)
   const t = tracks.get(ssrc);
   if (!t) {
     tracks.set(ssrc, { first: seq, last: seq, received: 1, cycles: 0 });
@@ -58,7 +59,11 @@ const handlers: Record<string, (args: any) => unknown> = {
       received += t.received;
       expected += t.last - t.first + 1;
     }
-    return { ssrcs: tracks.size, received, expected, lost: Math.max(0, expected - received), bytes };
+    const worst = [...tracks.entries()]
+      .map(([ssrc, t]) => ({ ssrc, received: t.received, expected: t.last - t.first + 1 }))
+      .sort((a, b) => b.expected - b.received - (a.expected - a.received))
+      .slice(0, 5);
+    return { ssrcs: tracks.size, received, expected, lost: Math.max(0, expected - received), bytes, worst };
   },
   close() {
     for (const s of sockets) s.close();

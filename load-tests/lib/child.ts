@@ -20,6 +20,8 @@ export interface ServerHandle {
   url: string;
   pid: number;
   demo: any;
+  /** The server's fresh database (app mode). */
+  databaseUrl: string | undefined;
   call<T = unknown>(cmd: string, args?: unknown): Promise<T>;
   mark(): Promise<void>;
   stats(gc?: boolean): Promise<ServerStats>;
@@ -75,9 +77,10 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerHa
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       if (id !== 0) child.send({ id, cmd, args });
     });
-  const info = await call<{ url: string; demo?: unknown }>('start', undefined, 0);
+  const info = await call<{ url: string; demo?: unknown; databaseUrl?: string }>('start', undefined, 0);
   return {
     url: info.url,
+    databaseUrl: info.databaseUrl,
     pid: child.pid!,
     demo: info.demo,
     call,

@@ -7,7 +7,7 @@ export function percentile(samples: number[], p: number): number {
 }
 
 export function summarize(samples: number[]): { count: number; p50: number; p99: number; max: number } {
-  return { count: samples.length, p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples.length ? Math.max(...samples) : Number.NaN };
+  return { count: samples.length, p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples.reduce((m, v) => (v > m ? v : m), samples.length ? -Infinity : Number.NaN) };
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

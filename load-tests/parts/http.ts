@@ -26,27 +26,29 @@ export async function schedulingScenarios(server: ServerHandle, studentToken: st
   const scenarios: Scenario[] = [];
   const missing: string[] = [];
   const auth = (t: string) => ({ authorization: `Bearer ${t}` });
-  // Slot search: the mentor's free slots seen by their student.
+  // Slot search: the mentor's free slots over two weeks, as their student sees them.
   const from = new Date(Date.now() + 86400_000).toISOString();
   const to = new Date(Date.now() + 15 * 86400_000).toISOString();
-  const slotsPath = `/mentors/${demo.mentor.id}/slots?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+  const slotsPath = `/hosts/${demo.mentor.id}/slots?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
   const slots = await fetch(`${url}${slotsPath}`, { headers: auth(studentToken) });
   if (slots.status === 200) scenarios.push({ name: 'slot search (2 weeks)', method: 'GET', path: slotsPath, headers: auth(studentToken), expect: 200 });
   else missing.push(`slot search: GET ${slotsPath} answered ${slots.status}`);
-  // Calendar feed.
-  const feedInfo = await fetch(`${url}/me/calendar`, { headers: auth(mentorToken) });
+  await slots.arrayBuffer();
+  // Calendar feed of the mentor (40 sessions in the feed's window).
+  await server.call('calendarSessions', { count: 40 });
+  const feedInfo = await fetch(`${url}/calendar/feed`, { headers: auth(mentorToken) });
   if (feedInfo.status === 200) {
-    const body = (await feedInfo.json()) as { url?: string; feedUrl?: string };
-    const feedUrl = new URL(body.feedUrl ?? body.url ?? '', url);
+    const feedUrl = new URL(((await feedInfo.json()) as { url: string }).url);
     const feedPath = feedUrl.pathname + feedUrl.search;
     const full = await fetch(`${url}${feedPath}`);
     const etag = full.headers.get('etag');
+    await full.arrayBuffer();
     if (full.status === 200) {
-      scenarios.push({ name: 'calendar feed (full)', method: 'GET', path: feedPath, expect: 200 });
-      if (etag) scenarios.push({ name: 'calendar feed (304)', method: 'GET', path: feedPath, headers: { 'if-none-match': etag }, expect: 304 });
+      scenarios.push({ name: 'calendar feed, 40 events (full)', method: 'GET', path: feedPath, expect: 200 });
+      if (etag) scenarios.push({ name: 'calendar feed (304, If-None-Match)', method: 'GET', path: feedPath, headers: { 'if-none-match': etag }, expect: 304 });
       else missing.push('calendar feed has no ETag');
     } else missing.push(`calendar feed answered ${full.status}`);
-  } else missing.push(`calendar feed: GET /me/calendar answered ${feedInfo.status}`);
+  } else missing.push(`calendar feed: GET /calendar/feed answered ${feedInfo.status}`);
   return { scenarios, missing };
 }
 
@@ -91,6 +93,9 @@ export const httpPart: Part = async (ctx) => {
     const sched = await schedulingScenarios(server, studentToken, mentorToken);
     scenarios.push(...sched.scenarios);
     observations.notMeasured = sched.missing;
+    // BENCH_HTTP_ONLY=regex keeps only matching scenarios (to profile one route).
+    const only = process.env.BENCH_HTTP_ONLY ? new RegExp(process.env.BENCH_HTTP_ONLY, 'i') : undefined;
+    if (only) scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => only.test(s.name)));
     for (const s of scenarios) {
       const probe = await fetch(`${url}${s.path}`, { method: s.method, headers: { ...s.headers, ...(s.body ? { 'content-type': 'application/json' } : {}) }, ...(s.body ? { body: s.body } : {}) });
       await probe.arrayBuffer();
