@@ -3,6 +3,7 @@ import { startTestApp } from './helpers/app.ts';
 import { insertSession } from './helpers/sessions.ts';
 import { WeriftPeer } from './helpers/werift-peer.ts';
 import { roomsOf } from '../src/rooms/index.ts';
+import { weriftRtpCapabilities } from './helpers/werift-peer.ts';
 
 const minutes = (n: number) => n * 60_000;
 
@@ -21,6 +22,10 @@ t.test('a real werift peer produces VP8 and Opus; another consumes them and rece
       { userId: demo.student.id, role: 'student' },
       { userId: demo.mentor.id, role: 'mentor' },
     ],
+  });
+  const presence: string[] = [];
+  ctx.app.events.on('room.presence', (e) => {
+    if (e.sessionId === sessionId) presence.push(`${e.userId === demo.student.id ? 'student' : 'mentor'} ${e.type}${e.source ? ` ${e.source}` : ''}`);
   });
   const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student));
   const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(demo.mentor));
@@ -68,6 +73,17 @@ t.test('a real werift peer produces VP8 and Opus; another consumes them and rece
   const stats = await mentor.request<any[]>('getTransportStats', { transportId: v.transportId });
   t.ok(stats.length > 0 && stats[0].bytesSent > 0, 'server-side transport stats show bytes sent');
 
+  // Pause and resume are announced; ICE restarts on request.
+  const paused = mentor.nextEvent('producerPaused');
+  await student.request('pauseProducer', { producerId: audio.producerId });
+  t.same(await paused, { producerId: audio.producerId, peerId: joined.peerId });
+  const resumed = mentor.nextEvent('producerResumed');
+  await student.request('resumeProducer', { producerId: audio.producerId });
+  t.same(await resumed, { producerId: audio.producerId, peerId: joined.peerId });
+  const restarted = await mentor.request<{ iceParameters: { usernameFragment: string; password: string } }>('restartIce', { transportId: v.transportId });
+  t.ok(restarted.iceParameters.usernameFragment && restarted.iceParameters.password, 'restartIce returns new ICE parameters');
+  t.equal(await mentor.request('setPreferredLayers', { consumerId: a.consumerId, spatialLayer: 0 }).catch((e) => e.code), 'not_layered');
+
   // Closing a producer tells the consumer side.
   const closed = mentor.nextEvent('consumerClosed', (e: any) => e.consumerId === v.consumerId);
   const producerClosed = mentor.nextEvent('producerClosed', (e: any) => e.producerId === video.producerId);
@@ -75,4 +91,60 @@ t.test('a real werift peer produces VP8 and Opus; another consumes them and rece
   await closed;
   await producerClosed;
   t.same(room.listProducers().map((p) => p.source), ['mic']);
+  for (const expected of ['student join', 'mentor join', 'student producer_started webcam', 'student producer_started mic', 'student transport_connected', 'mentor transport_connected', 'student producer_stopped webcam']) {
+    t.ok(presence.includes(expected), `presence: ${expected}`);
+  }
+});
+
+t.test('VP8 simulcast: three encodings make a simulcast consumer whose layers can be chosen', async (t) => {
+  const ctx = await startTestApp(t);
+  const { demo } = ctx;
+  const now = Date.now();
+  const sessionId = await insertSession(ctx.db, {
+    kind: 'mentoring',
+    enrollmentId: demo.enrollmentId,
+    projectId: demo.projectIds[0]!,
+    hostId: demo.mentor.id,
+    startsAt: new Date(now - minutes(5)),
+    endsAt: new Date(now + minutes(40)),
+    participants: [
+      { userId: demo.student.id, role: 'student' },
+      { userId: demo.mentor.id, role: 'mentor' },
+    ],
+  });
+  const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student));
+  const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(demo.mentor));
+  t.teardown(() => student.close());
+  t.teardown(() => mentor.close());
+  await student.join(sessionId);
+  const joined = await mentor.join(sessionId);
+  const send = await student.request<{ transportId: string }>('createTransport', { direction: 'send' });
+  const { producerId } = await student.request<{ producerId: string }>('produce', {
+    transportId: send.transportId,
+    kind: 'video',
+    rtpParameters: {
+      mid: '0',
+      codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] }],
+      headerExtensions: [],
+      encodings: [
+        { ssrc: 1111, scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+        { ssrc: 2222, scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+        { ssrc: 3333, maxBitrate: 1_500_000 },
+      ],
+      rtcp: { cname: 'simulcast-test', reducedSize: true },
+    },
+    appData: { source: 'webcam' },
+  });
+  const recv = await mentor.request<{ transportId: string }>('createTransport', { direction: 'recv' });
+  const consumer = await mentor.request<{ consumerId: string; type: string; producerPaused: boolean; appData: { source: string; userId: string } }>('consume', {
+    transportId: recv.transportId,
+    producerId,
+    rtpCapabilities: weriftRtpCapabilities(joined.routerRtpCapabilities),
+  });
+  t.equal(consumer.type, 'simulcast');
+  t.same(consumer.appData, { source: 'webcam', userId: demo.student.id });
+  t.same(await mentor.request('setPreferredLayers', { consumerId: consumer.consumerId, spatialLayer: 1, temporalLayer: 0 }), {});
+  t.same(await mentor.request('setPreferredLayers', { consumerId: consumer.consumerId, spatialLayer: 2 }), {});
+  t.same(await mentor.request('pauseConsumer', { consumerId: consumer.consumerId }), {});
+  t.same(await mentor.request('resumeConsumer', { consumerId: consumer.consumerId }), {});
 });
