@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Page } from 'playwright-core';
-import { api, startTestApp } from './helpers/app.ts';
+import { startTestApp } from './helpers/app.ts';
 import { buildWebClient, hasChromium, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
 import { insertSession } from './helpers/sessions.ts';
 
@@ -95,9 +95,12 @@ t.test('student and mentor meet in Chromium: video both ways, screen share, live
   await waitForPlayingVideo(t, mentor.page, demo.student.id, 'screen', 'the mentor');
 
   // The student agrees to recording, the mentor starts it: both pages show the indicator.
-  const [studentToken, mentorToken] = await Promise.all([ctx.login(demo.student), ctx.login(demo.mentor)]);
-  t.equal((await api(ctx.url, 'PUT', `/sessions/${sessionId}/recording-consent`, studentToken, { granted: true })).status, 200);
-  t.equal((await api(ctx.url, 'POST', `/sessions/${sessionId}/recordings`, mentorToken)).status, 201, 'recording started');
+  const consentSaved = student.page.waitForResponse((r) => r.url().endsWith('/recording-consent') && r.request().method() === 'PUT');
+  await student.page.getByLabel("J'accepte que cette session soit enregistrée").check();
+  t.equal((await consentSaved).status(), 200, 'the student agreed to recording');
+  const started = mentor.page.waitForResponse((r) => r.url().endsWith('/recordings') && r.request().method() === 'POST');
+  await mentor.page.locator('#toggle-recording').click();
+  t.equal((await started).status(), 201, 'the mentor started the recording');
   await Promise.all([student.page.locator('#recording-indicator:not([hidden])').waitFor(), mentor.page.locator('#recording-indicator:not([hidden])').waitFor()]);
   t.pass('both pages show that the session is being recorded');
 
@@ -144,6 +147,10 @@ t.test('student and mentor meet in Chromium: video both ways, screen share, live
 
   await screenshot(student.page, 'e2e-student');
   await screenshot(mentor.page, 'e2e-mentor');
+
+  // The mentor stops the recording: the indicator goes away on the student's page.
+  await mentor.page.locator('#toggle-recording[aria-pressed="true"]').click();
+  await student.page.locator('#recording-indicator').waitFor({ state: 'hidden' });
 
   // Leaving: the other page sees the peer go.
   await student.page.locator('#leave').click();

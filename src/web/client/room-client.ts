@@ -78,7 +78,7 @@ export interface RoomListener {
   remotePaused(media: RemoteMedia): void;
   localChanged(source: Source, track: MediaStreamTrack | undefined, paused: boolean): void;
   activeSpeaker(userId: string | null): void;
-  recording(active: boolean): void;
+  recording(state: { active: boolean; recordingId: string | undefined }): void;
   isolation(userId: string, isolated: boolean, reason: string): void;
 }
 
@@ -372,7 +372,9 @@ export class RoomClient {
     s.on('isolationChanged', ({ userId, isolated, reason }: { userId: string; isolated: boolean; reason: string }) =>
       this.#listener.isolation(userId, isolated, reason),
     );
-    s.on('recordingState', (state: unknown) => this.#listener.recording(isRecording(state)));
+    s.on('recordingState', (state: unknown) =>
+      this.#listener.recording({ active: isRecording(state), recordingId: (state as { recordingId?: string } | null)?.recordingId }),
+    );
   }
 
   async #consume(p: { producerId: string; peerId: string; userId: string; kind: 'audio' | 'video'; source: Source; paused: boolean }): Promise<void> {

@@ -3,7 +3,7 @@
  * highlight, screen shares beside the code review panel, who is present,
  * recording indicator, defence phase, and clear messages for refused joins.
  */
-import type { User } from './api.ts';
+import { getJson, sendJson, type User } from './api.ts';
 import { DefencePanel } from './defence.ts';
 import { clear, h, nextId } from './dom.ts';
 import { t, type MessageKey } from './i18n.ts';
@@ -262,8 +262,11 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
         else tile.figure.removeAttribute('data-speaking');
       }
     },
-    recording(active) {
+    recording({ active, recordingId }) {
       recording.hidden = !active;
+      runningRecordingId = active ? recordingId : undefined;
+      recordButton.textContent = active ? t('room.record.stop') : t('room.record.start');
+      recordButton.setAttribute('aria-pressed', active ? 'true' : 'false');
       announce(active ? t('room.recording') : t('room.notRecording'));
     },
     isolation(userId, isolatedNow) {
@@ -320,8 +323,45 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
     h('label', { for: micId }, t('room.microphone')),
     micSelect,
   );
+  // Recording: the mentor or a jury member starts and stops it; in a mentoring session the student agrees first.
+  let runningRecordingId: string | undefined;
+  const recordButton = h(
+    'button',
+    {
+      type: 'button',
+      id: 'toggle-recording',
+      class: 'secondary',
+      'aria-pressed': 'false',
+      hidden: true,
+      onclick: () => {
+        const path = runningRecordingId ? `/sessions/${sessionId}/recordings/${runningRecordingId}/stop` : `/sessions/${sessionId}/recordings`;
+        sendJson('POST', path).catch((err: Error) => showAlert(t('error.generic', { message: err.message })));
+      },
+    },
+    t('room.record.start'),
+  );
+  const consentBox = h('input', { type: 'checkbox', id: 'recording-consent' });
+  consentBox.addEventListener('change', () => {
+    sendJson('PUT', `/sessions/${sessionId}/recording-consent`, { granted: consentBox.checked }).catch((err: Error) => {
+      consentBox.checked = !consentBox.checked;
+      showAlert(t('error.generic', { message: err.message }));
+    });
+  });
+  const consent = h('span', { class: 'consent', hidden: true }, consentBox, h('label', { for: 'recording-consent' }, t('room.consent')));
+  async function setUpRecordingControls(role: string | undefined): Promise<void> {
+    if (role === 'mentor' || role === 'jury' || user.role === 'coordinator') recordButton.hidden = false;
+    if (role !== 'student') return;
+    try {
+      const state = await getJson<{ required: boolean; granted: boolean | null }>(`/sessions/${sessionId}/recording-consent`);
+      consentBox.checked = state.granted === true;
+      consent.hidden = !state.required;
+    } catch {
+      // No recording capability on this server: no consent to give.
+    }
+  }
+
   const leaveButton = h('button', { type: 'button', class: 'danger', id: 'leave', onclick: () => void client.leave() }, t('room.leave'));
-  const controls = h('div', { class: 'controls', role: 'toolbar', 'aria-label': t('room.title') }, micButton, camButton, screenButton, reviewButton, devices, leaveButton);
+  const controls = h('div', { class: 'controls', role: 'toolbar', 'aria-label': t('room.title') }, micButton, camButton, screenButton, reviewButton, devices, recordButton, consent, leaveButton);
 
   async function fillDevices(): Promise<void> {
     const list = await navigator.mediaDevices.enumerateDevices();
@@ -371,6 +411,7 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
       return;
     }
     renderPresence();
+    void setUpRecordingControls(client.self?.role);
     for (const source of ['webcam', 'mic'] as const) {
       try {
         await client.startDevice(source);
