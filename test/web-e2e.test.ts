@@ -83,6 +83,29 @@ t.test('student and mentor meet in Chromium: video both ways, screen share, live
   await mentor.page.locator(`#presence-list li[data-user-id="${demo.student.id}"]`).waitFor();
   t.match(await mentor.page.locator('#presence-list').textContent(), /Camille Tremblay[\s\S]*Julien Moreau|Julien Moreau[\s\S]*Camille Tremblay/, 'both are listed as present');
 
+  // Sound too: the mentor receives the student's microphone (audio packets rising).
+  const audioPackets = () =>
+    mentor.page.evaluate(async (uid) => (await window.mlRoom!.stats()).find((s) => s.userId === uid && s.kind === 'audio')?.packetsReceived ?? 0, demo.student.id);
+  const packets = await audioPackets();
+  await mentor.page.waitForFunction(
+    async ({ uid, n }) => ((await window.mlRoom!.stats()).find((s) => s.userId === uid && s.kind === 'audio')?.packetsReceived ?? 0) > n,
+    { uid: demo.student.id, n: packets },
+  );
+  t.pass('the student is heard');
+
+  // Active speaker: someone's tile is highlighted (both fake microphones beep).
+  await mentor.page.locator('figure.tile.speaking').first().waitFor();
+  t.pass('the active speaker is highlighted');
+
+  // Device choice: the student switches to another microphone (the producer's track is replaced).
+  await student.page.locator('details.devices summary').click();
+  const micSelect = student.page.getByLabel('Microphone', { exact: true });
+  const options = await micSelect.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  t.ok(options.length >= 2, 'the fake microphones are listed');
+  await micSelect.selectOption(options[1]!);
+  await student.page.waitForFunction((id) => window.mlRoom!.localTrack('mic')?.getSettings().deviceId === id, options[1]!);
+  t.pass('the chosen microphone is in use');
+
   // Mute is signalled: the mentor sees the student's microphone muted.
   await student.page.locator('#toggle-mic').click();
   await mentor.page.locator(`figure.tile[data-user-id="${demo.student.id}"] .mic-off:not([hidden])`).waitFor();
