@@ -56,6 +56,13 @@ t.test('recording a live room with real WebRTC peers (werift), a camera replaced
   const cam2 = await produceRealMedia(student, 'video');
   t.teardown(() => cam2.stop());
   await until(() => progressOf(cam2.producerId) >= 3000, 20_000, 'second camera segment');
+  // The student mutes by pausing the mic producer (the way that keeps the file in step with wall time).
+  const paused = mentor.nextEvent('producerPaused', (e: any) => e.producerId === studentMic.producerId);
+  await student.request('pauseProducer', { producerId: studentMic.producerId });
+  await paused;
+  const mentorAt = progressOf(mentorMic.producerId);
+  await until(() => progressOf(mentorMic.producerId) >= mentorAt + 1000, 10_000, 'a second of mute');
+  await student.request('resumeProducer', { producerId: studentMic.producerId });
   const active = recordings.activeOf(sessionId)!;
   await until(() => [...active.rec.tracks.values()].every((tr) => tr.closed || (tr.ffmpeg?.lastProgress?.outTimeMs ?? 0) >= 5500), 20_000, '5.5 s of audio');
 
@@ -92,6 +99,8 @@ t.test('recording a live room with real WebRTC peers (werift), a camera replaced
   t.equal(rec.report.tracks.find((tr: any) => tr.source === 'webcam').segments, 2);
   const hole = rec.report.gaps.find((g: any) => g.source === 'webcam' && g.reason === 'between_segments');
   t.ok(hole && hole.durationMs > 0 && hole.durationMs < 5000, `the replacement hole is reported (${hole?.durationMs} ms)`);
+  const mute = rec.gaps.find((g: any) => g.userId === demo.student.id && g.source === 'mic' && g.reason === 'paused');
+  t.ok(mute && Date.parse(mute.toAt) - Date.parse(mute.fromAt) >= 900, 'the mute is a paused gap of the student mic');
   t.same(rec.report.missingTracks, [{ userId: demo.mentor.id, role: 'mentor', missing: ['video'] }]);
 });
 
