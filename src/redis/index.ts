@@ -17,8 +17,9 @@ export interface RedisLogger {
  */
 export type RedisRole = 'worker' | 'producer' | 'general';
 
-export function createRedis(url: string, role: RedisRole, logger: RedisLogger, name: string): Redis {
+export function createRedis(url: string, role: RedisRole, logger: RedisLogger, name: string, extra: RedisOptions = {}): Redis {
   const options: RedisOptions = {
+    ...extra,
     connectionName: name,
     maxRetriesPerRequest: role === 'worker' ? null : role === 'producer' ? 1 : 3,
     enableOfflineQueue: role !== 'producer',

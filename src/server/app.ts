@@ -62,6 +62,10 @@ export async function buildApp(config: AppConfig, deps: AppDependencies): Promis
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const redis = createRedis(deps.redisUrl, 'general', app.log, 'app');
+  // The Socket.IO adapter duplicates this client for PUB/SUB. ioredis runs an INFO
+  // "ready check" on every (re)connect, which a connection already in subscriber
+  // mode refuses with an unhandled error that kills the process: no ready check.
+  const adapterRedis = createRedis(deps.redisUrl, 'general', app.log, 'socketio-adapter', { enableReadyCheck: false });
   const jobs = new Jobs({ redisUrl: deps.redisUrl, prefix: config.redisPrefix, logger: app.log, runWorkers: deps.runWorkers ?? true });
   const events = new DomainEvents((err, event) => app.log.error({ err, event }, 'domain event listener failed'));
 
@@ -80,13 +84,14 @@ export async function buildApp(config: AppConfig, deps: AppDependencies): Promis
     await events.drain();
     await jobs.close(config.shutdownTimeoutMs);
     await redis.quit().catch(() => redis.disconnect());
+    await adapterRedis.quit().catch(() => adapterRedis.disconnect());
   });
 
   await app.register(problemPlugin);
   await app.register(rateLimit, { global: false });
   await app.register(authPlugin, { secret: config.jwtSecret, accessTokenTtlSeconds: config.accessTokenTtlSeconds });
   await app.register(docsPlugin, { publicUrl: config.publicUrl });
-  await app.register(socketsPlugin, { redis, streamName: `${config.redisPrefix}:sio` });
+  await app.register(socketsPlugin, { redis: adapterRedis, streamName: `${config.redisPrefix}:sio` });
 
   app.get('/health', { schema: { tags: ['ops'], summary: 'Liveness and dependencies' } }, async (_request, reply) => {
     const [dbOk, redisOk] = await Promise.all([
