@@ -195,6 +195,7 @@ export class TrackRecorder {
     let transport: ms.PlainTransport | undefined;
     let ffmpeg: FfmpegRecorder | undefined;
     let sdpPath: string | undefined;
+    let opened: Pipeline | undefined;
     try {
       transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
       await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
@@ -224,6 +225,7 @@ export class TrackRecorder {
         openedAt: this.#now(),
       };
       const pipeline: Pipeline = { segment, port, sdpPath, transport, consumer, ffmpeg };
+      opened = pipeline;
       this.segments.push(segment);
       this.#o.listener?.onSegmentOpened?.(segment);
       this.#watch(pipeline);
@@ -239,10 +241,18 @@ export class TrackRecorder {
       if (producer.paused && !this.#pausedAt) this.#pausedAt = segment.openedAt;
       return pipeline;
     } catch (err) {
-      if (ffmpeg && !ffmpeg.hasExited) await ffmpeg.stop({ secondSignalMs: 200, killMs: 1000 });
+      if (opened?.keyFrameTimer) clearTimeout(opened.keyFrameTimer);
+      if (opened?.watchdog) clearInterval(opened.watchdog);
+      const exit = ffmpeg && !ffmpeg.hasExited ? await ffmpeg.stop({ secondSignalMs: 200, killMs: 1000 }) : undefined;
       transport?.close();
       releasePortPair(port);
       if (sdpPath) await rm(sdpPath, { force: true });
+      // A segment already announced is closed, so no row is left "recording".
+      if (opened) {
+        opened.segment.endedAt = this.#now();
+        opened.segment.endReason = 'start_failed';
+        this.#o.listener?.onSegmentEnded?.(opened.segment, exit);
+      }
       throw err;
     }
   }
