@@ -171,6 +171,15 @@ t.test('attendance of a session, no-shows, finalize, corrections, CSV', async (t
     t.equal((await api(url, 'GET', `/users/${demo.mentor.id}/attendance-record`, coordinator)).body.lateCancellations, 0);
   });
 
+  t.test('a late cancellation by the mentor counts against the mentor, not the student', async (t) => {
+    const s4 = await mentoring(21600, 25200);
+    await db.execute("UPDATE sessions SET status = 'cancelled' WHERE id = $1", [s4]);
+    app.events.emit('session.cancelled', { sessionId: s4, late: true, cancelledBy: demo.mentor.id });
+    await app.events.drain();
+    t.equal((await api(url, 'GET', `/users/${demo.mentor.id}/attendance-record`, coordinator)).body.lateCancellations, 1);
+    t.equal((await api(url, 'GET', `/users/${demo.student.id}/attendance-record`, coordinator)).body.lateCancellations, 1, 'still only the one the student made');
+  });
+
   t.test('corrections need a finalized record', async (t) => {
     const res = await api(url, 'POST', `/sessions/${s1}/attendance/corrections`, coordinator, { userId: demo.student.id, status: 'present', reason: 'Power cut' });
     t.equal(res.status, 409);

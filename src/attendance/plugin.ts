@@ -49,7 +49,7 @@ export const attendancePlugin = fp(
       app.events.on('room.presence', (e) => service.recordPresence(e)),
       app.events.on('session.booked', (e) => service.scheduleSession(e.sessionId)),
       app.events.on('session.rescheduled', (e) => service.scheduleSession(e.sessionId)),
-      app.events.on('session.cancelled', (e) => service.recordCancellation(e.sessionId, e.late)),
+      app.events.on('session.cancelled', (e) => service.recordCancellation(e.sessionId, e.late, e.cancelledBy)),
     ];
     app.addHook('onClose', async () => {
       for (const unsubscribe of off) unsubscribe();

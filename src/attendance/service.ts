@@ -195,8 +195,7 @@ export async function finalizedAttendance(
  * A user's no-show and late-cancellation counts (the booking policy's input)
  * with the sessions behind them. A no-show is a frozen record with status
  * no_show, or, before the freeze, a no-show mark with no join since. A late
- * cancellation counts against the session's student (the event does not say
- * who cancelled).
+ * cancellation counts against whoever cancelled (the student when unknown).
  */
 export async function attendanceRecordOf(db: Queryable, userId: string): Promise<AttendanceRecordOfUser> {
   const rows = await db.query<{ sessionId: string; startsAt: Date; kind: Session['kind']; status: AttendanceStatus | 'cancelled' }>(
@@ -212,8 +211,8 @@ export async function attendanceRecordOf(db: Queryable, userId: string): Promise
      UNION ALL
      SELECT s.id, s.starts_at, s.kind, 'cancelled'
        FROM attendance_cancellations c JOIN sessions s ON s.id = c.session_id
-       JOIN session_participants p ON p.session_id = c.session_id AND p.user_id = $1 AND p.role = 'student'
-      WHERE c.late
+      WHERE c.late AND (c.cancelled_by = $1 OR (c.cancelled_by IS NULL AND EXISTS (
+        SELECT 1 FROM session_participants p WHERE p.session_id = c.session_id AND p.user_id = $1 AND p.role = 'student')))
      ORDER BY 2`,
     [userId],
   );
@@ -396,10 +395,11 @@ export class AttendanceService {
     await this.#db.execute('UPDATE attendance_sessions SET no_show_job_id = NULL, finalize_job_id = NULL WHERE session_id = $1', [sessionId]);
   }
 
-  async recordCancellation(sessionId: string, late: boolean): Promise<void> {
+  async recordCancellation(sessionId: string, late: boolean, cancelledBy?: string): Promise<void> {
     await this.#db.execute(
-      'INSERT INTO attendance_cancellations (session_id, late, cancelled_at) VALUES ($1, $2, $3) ON CONFLICT (session_id) DO UPDATE SET late = EXCLUDED.late, cancelled_at = EXCLUDED.cancelled_at',
-      [sessionId, late, this.#clock.now()],
+      `INSERT INTO attendance_cancellations (session_id, late, cancelled_at, cancelled_by) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (session_id) DO UPDATE SET late = EXCLUDED.late, cancelled_at = EXCLUDED.cancelled_at, cancelled_by = EXCLUDED.cancelled_by`,
+      [sessionId, late, this.#clock.now(), cancelledBy ?? null],
     );
     await this.unscheduleSession(sessionId);
   }

@@ -17,7 +17,7 @@ export type PresenceType =
 export interface DomainEventMap {
   'session.booked': { sessionId: string };
   'session.rescheduled': { sessionId: string };
-  'session.cancelled': { sessionId: string; late: boolean };
+  'session.cancelled': { sessionId: string; late: boolean; /** user id of whoever cancelled */ cancelledBy?: string };
   'session.completed': { sessionId: string };
   'room.presence': { sessionId: string; userId: string; type: PresenceType; source?: 'mic' | 'webcam' | 'screen'; at: Date };
   'room.closed': { sessionId: string; reason: string };

@@ -2,7 +2,8 @@ import type { Db, Queryable } from '../db/index.ts';
 import { SqlState, sqlStateOf } from '../db/index.ts';
 import type { Role } from '../auth/index.ts';
 import type { DomainEvents } from '../events/index.ts';
-import { assertPremiumPlus, currentEnrollment, progressOf } from '../school/index.ts';
+import { assertPremiumPlus, currentEnrollment } from '../school/index.ts';
+import { assertDefenceEligible } from '../progression/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { conflict, forbidden, invalid, notFound, unprocessable } from '../shared/errors.ts';
 import {
@@ -323,14 +324,9 @@ export class SchedulingService {
     const student = await userBrief(this.#db, studentId);
     if (!student || student.role !== 'student') throw notFound('student_not_found', 'No such student');
     const enrollment = await currentEnrollment(this.#db, studentId);
-    assertPremiumPlus(enrollment);
-    const progress = await progressOf(this.#db, enrollment.id);
-    const pending = progress.filter((p) => p.state !== 'validated');
-    if (progress.length === 0 || pending.length > 0) {
-      throw unprocessable('projects_not_validated', `A defence needs every project of the path validated (${pending.length} still open)`, {
-        pendingProjectIds: pending.map((p) => p.id),
-      });
-    }
+    // One rule for "may hold a defence" (premium_plus, every project validated, no
+    // diploma yet, past the retake delay): progression owns it, the flow checks it again.
+    await assertDefenceEligible(this.#db, enrollment.id, this.#clock.now());
     return { student, enrollment };
   }
 
@@ -597,7 +593,7 @@ export class SchedulingService {
       });
     });
     await this.#afterChange(sessionId, 'session_cancelled', viewer, { late, reason: input.reason ?? '' });
-    this.#events.emit('session.cancelled', { sessionId, late });
+    this.#events.emit('session.cancelled', { sessionId, late, cancelledBy: viewer.userId });
     return { ...(await this.view(viewer, sessionId)), late };
   }
 
