@@ -148,3 +148,39 @@ t.test('VP8 simulcast: three encodings make a simulcast consumer whose layers ca
   t.same(await mentor.request('pauseConsumer', { consumerId: consumer.consumerId }), {});
   t.same(await mentor.request('resumeConsumer', { consumerId: consumer.consumerId }), {});
 });
+
+t.test('the active speaker is announced from the audio levels', async (t) => {
+  const ctx = await startTestApp(t);
+  const { demo } = ctx;
+  const now = Date.now();
+  const sessionId = await insertSession(ctx.db, {
+    kind: 'mentoring',
+    enrollmentId: demo.enrollmentId,
+    projectId: demo.projectIds[0]!,
+    hostId: demo.mentor.id,
+    startsAt: new Date(now - minutes(5)),
+    endsAt: new Date(now + minutes(40)),
+    participants: [
+      { userId: demo.student.id, role: 'student' },
+      { userId: demo.mentor.id, role: 'mentor' },
+    ],
+  });
+  const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student));
+  const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(demo.mentor));
+  t.teardown(() => student.close());
+  t.teardown(() => mentor.close());
+  await student.join(sessionId);
+  await mentor.join(sessionId);
+  const studentSpeaks = mentor.nextEvent('activeSpeaker', (e: any) => e.userId === demo.student.id, 20_000);
+  const studentMic = await student.produce('audio', 'mic', { audioLevel: 10 });
+  t.same(await studentSpeaks, { userId: demo.student.id });
+  // The student falls silent and the mentor starts talking: the dominant speaker moves.
+  const mentorSpeaks = student.nextEvent('activeSpeaker', (e: any) => e.userId === demo.mentor.id, 20_000);
+  student.setAudioLevel(studentMic.producerId, 127);
+  await mentor.produce('audio', 'mic', { audioLevel: 5 });
+  t.same(await mentorSpeaks, { userId: demo.mentor.id });
+  // When the speaker's mic closes, nobody is the active speaker.
+  const nobody = student.nextEvent('activeSpeaker', (e: any) => e.userId === null);
+  await mentor.request('closeProducer', { producerId: mentor.outbound()[0]!.producerId });
+  t.same(await nobody, { userId: null });
+});

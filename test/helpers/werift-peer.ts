@@ -71,6 +71,8 @@ export interface InboundTrack {
 
 export interface OutboundTrack {
   producerId: string;
+  /** Audio only: the level sent in the ssrc-audio-level extension, in -dBov (0 loudest, 127 silence). */
+  audioLevel?: number;
   transportId: string;
   kind: Kind;
   source: Source;
@@ -79,6 +81,9 @@ export interface OutboundTrack {
 }
 
 const PEER_OPTIONS = { iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' } } as const;
+
+const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+const AUDIO_LEVEL_ID = 1;
 
 const SEND_CODECS = {
   audio: { mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111, sdpName: 'opus/48000/2' },
@@ -203,9 +208,11 @@ export class WeriftPeer {
 
   /**
    * Produces synthetic media: VP8 key frames every 33 ms (video) or 120-byte
-   * Opus-typed packets every 20 ms (audio), until stopSending/close.
+   * Opus-typed packets every 20 ms (audio), until stopSending/close. Audio
+   * packets carry the ssrc-audio-level header extension (options.audioLevel,
+   * default 20 = speaking; see setAudioLevel) so the ActiveSpeakerObserver works.
    */
-  async produce(kind: Kind, source: Source = kind === 'audio' ? 'mic' : 'webcam'): Promise<OutboundTrack> {
+  async produce(kind: Kind, source: Source = kind === 'audio' ? 'mic' : 'webcam', options: { audioLevel?: number } = {}): Promise<OutboundTrack> {
     const codec = SEND_CODECS[kind];
     const pc = this.#newPc({
       [kind]: [
@@ -248,20 +255,34 @@ export class WeriftPeer {
             rtcpFeedback: [],
           },
         ],
-        headerExtensions: [],
+        headerExtensions: kind === 'audio' ? [{ uri: AUDIO_LEVEL_URI, id: AUDIO_LEVEL_ID, encrypt: false, parameters: {} }] : [],
         encodings: [{ ssrc }],
         rtcp: { cname, reducedSize: true },
       },
       appData: { source },
     });
 
-    const info: OutboundTrack = { producerId, transportId: transport.transportId, kind, source, packetsSent: 0 };
+    const info: OutboundTrack = {
+      producerId,
+      transportId: transport.transportId,
+      kind,
+      source,
+      packetsSent: 0,
+      ...(kind === 'audio' ? { audioLevel: options.audioLevel ?? 20 } : {}),
+    };
     let seq = Math.floor(Math.random() * 30000);
     let timestamp = Math.floor(Math.random() * 1e6);
     const timer = setInterval(
       () => {
         const payload = kind === 'video' ? vp8KeyFrame() : Buffer.alloc(120, 0x11);
         const header = new RtpHeader({ payloadType, sequenceNumber: seq & 0xffff, timestamp: timestamp >>> 0, ssrc, marker: true });
+        if (info.audioLevel !== undefined) {
+          // Speech-like: syllables at the chosen level between pauses at a room-noise
+          // level (the dominant-speaker algorithm measures speech above each
+          // speaker's own noise floor, so a constant level never counts as talking).
+          const level = info.audioLevel >= 127 ? 127 : info.packetsSent % 15 < 10 ? info.audioLevel : 110;
+          header.extensions = [{ id: AUDIO_LEVEL_ID, payload: Buffer.from([(level < 127 ? 0x80 : 0) | (level & 0x7f)]) }];
+        }
         seq++;
         timestamp += kind === 'video' ? 3000 : 960;
         try {
@@ -275,6 +296,13 @@ export class WeriftPeer {
     );
     this.#senders.set(producerId, { timer, info });
     return info;
+  }
+
+  /** Changes the audio level an audio producer reports (0 loudest … 127 silence). */
+  setAudioLevel(producerId: string, level: number): void {
+    const sender = this.#senders.get(producerId);
+    if (!sender || sender.info.audioLevel === undefined) throw new Error(`no audio producer ${producerId}`);
+    sender.info.audioLevel = Math.max(0, Math.min(127, Math.round(level)));
   }
 
   /** Stops writing RTP for a producer (the producer itself stays open on the server). */
