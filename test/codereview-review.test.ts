@@ -78,9 +78,11 @@ t.test('code review over /review: documents, threaded comments, resolve, REST an
   t.equal((await resolvedSeen).comment.id, root.id);
 
   // A reply reopens a resolved thread.
-  const reopened = nextEvent<{ comment: ReviewComment }>(mentor, 'threadUpdated');
+  // (The mentor's own resolve is broadcast to the mentor too: wait for the reopening itself.)
+  const reopened = nextEvent<{ comment: ReviewComment }>(mentor, 'threadUpdated', (e) => e.comment.id === root.id && e.comment.resolvedAt === null);
   await request(student, 'addComment', { sessionId, documentId: doc.id, parentId: root.id, body: 'One more question.' });
-  t.equal((await reopened).comment.resolvedAt, null, 'replying reopens the thread');
+  t.equal((await reopened).comment.resolvedBy, null, 'replying reopens the thread');
+  t.equal((await api(ctx.url, 'GET', `/sessions/${sessionId}/review`, studentToken)).body.comments.find((c: ReviewComment) => c.id === root.id).resolvedAt, null);
   await request(mentor, 'resolveThread', { sessionId, commentId: root.id, resolved: true });
 
   // A pasted diff.
