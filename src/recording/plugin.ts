@@ -46,28 +46,15 @@ export const recordingPlugin = fp(
       const recovered = await service.recoverInterrupted();
       if (recovered.length > 0) log.warn({ recovered }, 'recordings interrupted by a crash are being repaired');
     });
-    // On SIGTERM/SIGINT the rooms close their producers (preClose, registered
-    // before ours) before our preClose runs: FFmpeg would then be stopped on a
-    // silent input (slow, and the file lacks its duration until remuxed). The
-    // signal itself is the earliest warning: stop the recorders right away,
-    // while packets still flow; the server's own shutdown follows as usual.
-    // A process with no shutdown handler of its own still dies of the signal, once the files are finalised.
-    const early = (signal: NodeJS.Signals) => {
-      const handledElsewhere = process.listenerCount(signal) > 0;
-      const deadline = new Promise((r) => setTimeout(r, app.config.shutdownTimeoutMs).unref());
-      void Promise.race([service.shutdown(), deadline]).finally(() => {
-        if (!handledElsewhere) process.kill(process.pid, signal);
-      });
-    };
-    process.once('SIGTERM', early);
-    process.once('SIGINT', early);
-    app.addHook('preClose', async () => {
+    // Recorders must stop while packets still flow (FFmpeg stopped on a silent
+    // input is slow and leaves a file without its duration), so they stop in the
+    // server's first shutdown step, before sockets drop and rooms close.
+    app.beforeShutdown(async () => {
       stopWatching();
-      await service.shutdown();
+      const deadline = new Promise((r) => setTimeout(r, app.config.shutdownTimeoutMs).unref());
+      await Promise.race([service.shutdown(), deadline]);
     });
     app.addHook('onClose', async () => {
-      process.off('SIGTERM', early);
-      process.off('SIGINT', early);
       await service.shutdown();
     });
   },

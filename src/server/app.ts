@@ -31,6 +31,12 @@ declare module 'fastify' {
     jobs: Jobs;
     events: DomainEvents;
     clock: Clock;
+    /**
+     * Registers work that must run first when the server shuts down, while rooms
+     * and media are still up (e.g. recorders finalise their files while packets
+     * still flow). Runs before sockets are dropped and rooms closed.
+     */
+    beforeShutdown(step: () => Promise<void>): void;
   }
 }
 
@@ -48,7 +54,8 @@ export interface AppDependencies {
  * every capability registered, nothing listening yet. Used by `npm start` and
  * by the tests alike.
  *
- * Shutdown order (app.close()): preClose drops sockets → HTTP stops accepting
+ * Shutdown order (app.close()): beforeShutdown steps (recorders stop while
+ * media still flows) → preClose drops sockets → HTTP stops accepting
  * and in-flight requests finish → capabilities close in reverse order of
  * registration (rooms, recorders, …) → BullMQ workers, queues, Redis → the
  * database last.
@@ -75,6 +82,12 @@ export async function buildApp(config: AppConfig, deps: AppDependencies): Promis
   app.decorate('jobs', jobs);
   app.decorate('events', events);
   app.decorate('clock', deps.clock ?? systemClock);
+  const shutdownSteps: Array<() => Promise<void>> = [];
+  app.decorate('beforeShutdown', (step: () => Promise<void>) => void shutdownSteps.push(step));
+  // The root's preClose hooks run before any plugin's, and this one is added first.
+  app.addHook('preClose', async () => {
+    await Promise.allSettled(shutdownSteps.map((step) => step()));
+  });
 
   // Registered first, so they run last (onClose hooks run in reverse order).
   app.addHook('onClose', async () => {
