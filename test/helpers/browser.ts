@@ -74,6 +74,8 @@ export async function newPage(browser: Browser, baseUrl: string, options: PageOp
     ...(options.locale ? { locale: options.locale } : {}),
     ...(options.timezoneId ? { timezoneId: options.timezoneId } : {}),
   });
+  // A loaded CI machine (two test files at once, media in both) can be slow: be patient, not flaky.
+  context.setDefaultTimeout(60_000);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(String(err)));
