@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Redis } from 'ioredis';
-import { startTestApp, testRedisUrl, type TestApp } from './helpers/app.ts';
+import { api, startTestApp, testRedisUrl, type TestApp } from './helpers/app.ts';
 import { insertSession } from './helpers/sessions.ts';
 import { RoomRequestError, WeriftPeer } from './helpers/werift-peer.ts';
 import { roomsOf } from '../src/rooms/index.ts';
@@ -77,6 +77,25 @@ t.test('room lifecycle: one room per session, directory, leave, timeouts, isolat
     t.equal(observed.filter((o) => o.startsWith('joined')).length, 2);
     t.same(observed.slice(-3), ['left', 'left', 'close departure-timeout']);
     await t.rejects(a.request('createTransport', { direction: 'recv' }), new RoomRequestError('createTransport', 'not_joined', 'Join a room first'));
+  });
+
+  await t.test('HTTP: room status for participants, node overview for coordinators', async (t) => {
+    const sessionId = await liveSession(ctx);
+    const before = await api(ctx.url, 'GET', `/rooms/${sessionId}`, tokens.student);
+    t.equal(before.status, 200);
+    t.same(before.body, { sessionId, live: false, nodeId: null, peers: [] });
+    const a = await peer(tokens.student);
+    await a.join(sessionId);
+    const live = await api(ctx.url, 'GET', `/rooms/${sessionId}`, tokens.mentor);
+    t.match(live.body, { sessionId, live: true, nodeId: rooms.directory.nodeId, peers: [{ userId: demo.student.id, role: 'student', connected: true }] });
+    t.equal((await api(ctx.url, 'GET', `/rooms/${sessionId}`, await ctx.login(demo.soloStudent))).status, 404);
+    const coordinator = await ctx.login(demo.coordinator);
+    const overview = await api(ctx.url, 'GET', '/rooms', coordinator);
+    t.equal(overview.status, 200);
+    t.equal(overview.body.workers.length, 1);
+    t.ok(overview.body.rooms.some((r: { sessionId: string; peers: number }) => r.sessionId === sessionId && r.peers === 1));
+    t.equal((await api(ctx.url, 'GET', '/rooms', tokens.student)).status, 403);
+    await a.request('leave');
   });
 
   await t.test('a room hosted by another node is refused with room_elsewhere', async (t) => {

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { RoomDirectory } from './directory.ts';
+import { roomsRoutes } from './routes.ts';
 import { RoomsService } from './service.ts';
 import { attachSignalling } from './signalling.ts';
 import { WorkerPool } from './workers.ts';
@@ -54,6 +55,8 @@ export const roomsPlugin = fp(
     attachSignalling(nsp, rooms, app.log);
     app.decorate('rooms', rooms);
     services.set(app.server, rooms);
+
+    await app.register(roomsRoutes(rooms));
 
     const offCancelled = app.events.on('session.cancelled', ({ sessionId }) => rooms.sessionChanged(sessionId, true));
     const offRescheduled = app.events.on('session.rescheduled', ({ sessionId }) => rooms.sessionChanged(sessionId, false));

@@ -1,0 +1,70 @@
+import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ROLES } from '../auth/index.ts';
+import { assertCanViewSession } from '../sessions/index.ts';
+import { Uuid } from '../shared/schemas.ts';
+import type { RoomsService } from './service.ts';
+
+const RoomPeerSchema = Type.Object({ userId: Uuid, name: Type.String(), role: Type.String(), connected: Type.Boolean() });
+const RoomStatusSchema = Type.Object({
+  sessionId: Uuid,
+  /** A live room exists (on this server or another one). */
+  live: Type.Boolean(),
+  /** The server process hosting it (room → node directory). */
+  nodeId: Type.Union([Type.String(), Type.Null()]),
+  /** Peers, when the room lives in this process. */
+  peers: Type.Array(RoomPeerSchema),
+});
+
+/** HTTP face of rooms: is a session's room live, who is in it; and (coordinators) this node's rooms and workers. */
+export function roomsRoutes(rooms: RoomsService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/rooms/:sessionId',
+      {
+        config: { access: ROLES },
+        schema: {
+          tags: ['rooms'],
+          summary: "Whether a session's live room is open, where, and who is in it",
+          params: Type.Object({ sessionId: Uuid }),
+          response: { 200: RoomStatusSchema },
+        },
+      },
+      async (request) => {
+        const { sessionId } = request.params;
+        await assertCanViewSession(app.db, sessionId, { userId: request.user.sub, role: request.user.role });
+        const room = rooms.getRoom(sessionId);
+        const nodeId = room && !room.closed ? rooms.directory.nodeId : ((await rooms.directory.lookup(sessionId)) ?? null);
+        return {
+          sessionId,
+          live: nodeId !== null,
+          nodeId,
+          peers: room ? room.peers().map(({ userId, name, role, connected }) => ({ userId, name, role, connected })) : [],
+        };
+      },
+    );
+
+    app.get(
+      '/rooms',
+      {
+        config: { access: ['coordinator'] },
+        schema: {
+          tags: ['rooms'],
+          summary: "This server's live rooms and mediasoup workers",
+          response: {
+            200: Type.Object({
+              nodeId: Type.String(),
+              workers: Type.Array(Type.Object({ slot: Type.Integer(), pid: Type.Integer(), routers: Type.Integer() })),
+              rooms: Type.Array(Type.Object({ sessionId: Uuid, peers: Type.Integer(), producers: Type.Integer() })),
+            }),
+          },
+        },
+      },
+      async () => ({
+        nodeId: rooms.directory.nodeId,
+        workers: rooms.pool.slots().map((s) => ({ slot: s.index, pid: s.worker.pid, routers: s.routers })),
+        rooms: rooms.listRooms().map((r) => ({ sessionId: r.sessionId, peers: r.peers().length, producers: r.listProducers().length })),
+      }),
+    );
+  };
+}
