@@ -147,6 +147,30 @@ t.test('VP8 simulcast: three encodings make a simulcast consumer whose layers ca
   t.same(await mentor.request('setPreferredLayers', { consumerId: consumer.consumerId, spatialLayer: 2 }), {});
   t.same(await mentor.request('pauseConsumer', { consumerId: consumer.consumerId }), {});
   t.same(await mentor.request('resumeConsumer', { consumerId: consumer.consumerId }), {});
+
+  // H264 (constrained baseline, packetization-mode 1) is routed too.
+  const screenTransport = await student.request<{ transportId: string }>('createTransport', { direction: 'send' });
+  const h264 = await student.request<{ producerId: string }>('produce', {
+    transportId: screenTransport.transportId,
+    kind: 'video',
+    rtpParameters: {
+      mid: '1',
+      codecs: [{ mimeType: 'video/H264', payloadType: 102, clockRate: 90000, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 }, rtcpFeedback: [] }],
+      headerExtensions: [],
+      encodings: [{ ssrc: 4444 }],
+      rtcp: { cname: 'h264-test', reducedSize: true },
+    },
+    appData: { source: 'screen' },
+  });
+  const h264Caps = joined.routerRtpCapabilities.codecs!.filter((c) => c.mimeType === 'video/H264' && c.parameters?.['profile-level-id'] === '42e01f');
+  t.equal(h264Caps.length, 1);
+  const h264Consumer = await mentor.request<{ rtpParameters: { codecs: Array<{ mimeType: string }> }; appData: { source: string } }>('consume', {
+    transportId: recv.transportId,
+    producerId: h264.producerId,
+    rtpCapabilities: { codecs: h264Caps, headerExtensions: [] },
+  });
+  t.equal(h264Consumer.rtpParameters.codecs[0]!.mimeType, 'video/H264');
+  t.equal(h264Consumer.appData.source, 'screen');
 });
 
 t.test('the active speaker is announced from the audio levels', async (t) => {
