@@ -276,4 +276,19 @@ t.test('the client reconnects by itself: ICE restart, recovered signalling, full
   await waitForPlayingVideo(t, mentor.page, demo.student.id, 'webcam', 'after a full rejoin, the mentor');
   await waitForPlayingVideo(t, student.page, demo.mentor.id, 'webcam', 'after a full rejoin, the student');
   t.same(student.errors.filter((e) => !/WebSocket|socket/i.test(e)), [], 'no page error');
+
+  // 4. The student opens the session in another browser: that one takes over, the first one says why it stopped.
+  const second = await newPage(browser, ctx.url, { locale: 'en-GB' });
+  const oldConsumer = await consumerOf();
+  await loginThroughForm(second.page, demo.student, `/#/sessions/${sessionId}`);
+  await student.page.locator('.room[data-status="closed"]').waitFor({ state: 'attached' });
+  t.equal(await student.page.locator('#room-status').textContent(), 'Vous avez rejoint cette session depuis un autre onglet ou appareil.', 'in the student’s language');
+  await mentor.page.waitForFunction(
+    ({ sel, old }) => {
+      const v = document.querySelector<HTMLVideoElement>(sel);
+      return !!v && v.dataset.consumerId !== old && v.videoWidth > 0;
+    },
+    { sel: studentCamera, old: oldConsumer },
+  );
+  t.pass('the mentor sees the student from the new browser');
 });

@@ -367,7 +367,11 @@ export class RoomClient {
       this.#listener.peers(this.peers);
     });
     s.on('activeSpeaker', ({ userId }: { userId: string | null }) => this.#listener.activeSpeaker(userId));
-    s.on('roomClosing', ({ reason }: { reason: string }) => this.#close({ code: 'room_closed', message: reason }));
+    s.on('roomClosing', ({ reason }: { reason: string }) => {
+      // A server going away or a crashed media worker: the room comes back (elsewhere) when we join again.
+      if (reason === 'server-draining' || reason === 'worker-died') void this.#rejoin(reason);
+      else this.#close({ code: 'room_closed', message: reason });
+    });
     s.on('rejoinRequired', ({ reason }: { reason: string }) => void this.#rejoin(reason));
     s.on('isolationChanged', ({ userId, isolated, reason }: { userId: string; isolated: boolean; reason: string }) =>
       this.#listener.isolation(userId, isolated, reason),

@@ -45,6 +45,20 @@ export function refusalMessage(code: string, details: Record<string, unknown>, u
   return t('error.generic', { message: code });
 }
 
+const CLOSE_REASONS: Record<string, MessageKey> = {
+  'joined-elsewhere': 'room.reason.joinedElsewhere',
+  'session-ended': 'room.reason.ended',
+  'session-cancelled': 'room.reason.cancelled',
+  'empty-timeout': 'room.reason.empty',
+  'departure-timeout': 'room.reason.empty',
+};
+
+/** Why the room closed, in words. */
+export function closedMessage(reason: string): string {
+  const key = CLOSE_REASONS[reason];
+  return key ? t(key) : t('room.closed', { reason });
+}
+
 export function roomView(sessionId: string, user: User, navigate: (hash: string) => void): RoomView {
   const status = h('p', { class: 'status', id: 'room-status', role: 'status', 'aria-live': 'polite' }, t('room.joining'));
   const announcer = h('div', { class: 'visually-hidden', 'aria-live': 'polite', id: 'announcer' });
@@ -179,7 +193,7 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
         review.close();
         defence.close();
         if (code === 'left') setStatus(t('room.left'));
-        else if (code === 'room_closed') setStatus(t('room.closed', { reason: detail?.message ?? '' }));
+        else if (code === 'room_closed') setStatus(closedMessage(detail?.message ?? ''));
         else if (code === 'token_invalid') setStatus(t('error.expired'));
         else if (code) showAlert(refusalMessage(code, detail?.details ?? {}, user));
         controls.hidden = true;
