@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import { api, startTestApp, testRedisUrl, type TestApp } from './helpers/app.ts';
 import { insertSession } from './helpers/sessions.ts';
 import { RoomRequestError, WeriftPeer } from './helpers/werift-peer.ts';
-import { roomsOf } from '../src/rooms/index.ts';
+import { Room, roomsOf } from '../src/rooms/index.ts';
+import { getSession } from '../src/sessions/index.ts';
 import type { DomainEventMap } from '../src/events/index.ts';
 
 const minutes = (n: number) => n * 60_000;
@@ -164,6 +165,30 @@ t.test('room lifecycle: one room per session, directory, leave, timeouts, isolat
     await mentor.waitForPackets(again.consumerId, 5);
     t.pass('media flows again after isolation ends');
   });
+});
+
+t.test('a room nobody enters closes after the empty timeout, distinct from the departure grace', async (t) => {
+  const ctx = await startTestApp(t);
+  const sessionId = await liveSession(ctx);
+  const rooms = roomsOf(ctx.app);
+  const closedRooms: Room[] = [];
+  const room = await Room.create({
+    session: await getSession(ctx.db, sessionId),
+    pool: rooms.pool,
+    directory: rooms.directory,
+    config: { ...ctx.config.rooms, emptyTimeoutSeconds: 1, departureGraceSeconds: 3600 },
+    events: ctx.app.events,
+    clock: ctx.app.clock,
+    logger: ctx.app.log,
+    nsp: ctx.app.io.of('/rooms'),
+    onClosed: (r) => closedRooms.push(r),
+  });
+  const reason = await new Promise<string>((resolve) => room.observer.once('close', resolve));
+  t.equal(reason, 'empty-timeout');
+  t.same(closedRooms, [room]);
+  t.equal(room.router.closed, true);
+  await t.rejects(Promise.resolve().then(() => room.setIsolated('x', true, 'late')), { code: 'room_closed' });
+  t.equal(await room.close('again').then(() => 'same'), 'same', 'a second close is a no-op');
 });
 
 t.test('shutting down closes every room with server-draining', async (t) => {
