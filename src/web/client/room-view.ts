@@ -332,10 +332,7 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
     'details',
     { class: 'devices' },
     h('summary', {}, t('room.devices')),
-    h('label', { for: camId }, t('room.camera')),
-    camSelect,
-    h('label', { for: micId }, t('room.microphone')),
-    micSelect,
+    h('div', { class: 'menu' }, h('label', { for: camId }, t('room.camera')), camSelect, h('label', { for: micId }, t('room.microphone')), micSelect),
   );
   // Recording: the mentor or a jury member starts and stops it; in a mentoring session the student agrees first.
   let runningRecordingId: string | undefined;
@@ -374,6 +371,12 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
     }
   }
 
+  devices.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && devices.open) {
+      devices.open = false;
+      devices.querySelector('summary')?.focus();
+    }
+  });
   const leaveButton = h('button', { type: 'button', class: 'danger', id: 'leave', onclick: () => void client.leave() }, t('room.leave'));
   const controls = h('div', { class: 'controls', role: 'toolbar', 'aria-label': t('room.title') }, micButton, camButton, screenButton, reviewButton, devices, recordButton, consent, leaveButton);
 
