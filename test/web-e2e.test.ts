@@ -117,6 +117,12 @@ t.test('student and mentor meet in Chromium: video both ways, screen share, live
   await student.page.locator('#toggle-screen').click();
   await waitForPlayingVideo(t, mentor.page, demo.student.id, 'screen', 'the mentor');
 
+  // One screen share at a time in a room: the mentor's attempt is refused with a clear message.
+  await mentor.page.locator('#toggle-screen').click();
+  await mentor.page.locator('#room-alert:not([hidden])').waitFor();
+  t.match(await mentor.page.locator('#room-alert').textContent(), /Le partage d'écran n'a pas démarré/);
+  t.equal(await mentor.page.locator('#toggle-screen').getAttribute('aria-pressed'), 'false', 'the mentor is not sharing');
+
   // The student agrees to recording, the mentor starts it: both pages show the indicator.
   const consentSaved = student.page.waitForResponse((r) => r.url().endsWith('/recording-consent') && r.request().method() === 'PUT');
   await student.page.getByLabel("J'accepte que cette session soit enregistrée").check();

@@ -463,10 +463,15 @@ export class RoomClient {
     const old = this.#tracks.get(source);
     this.#tracks.set(source, track);
     const producer = this.#producers.get(source);
-    if (producer && !producer.closed) {
-      await producer.replaceTrack({ track });
-    } else {
-      await this.#produce(source, track);
+    try {
+      if (producer && !producer.closed) await producer.replaceTrack({ track });
+      else await this.#produce(source, track);
+    } catch (err) {
+      // Refused (e.g. someone else is already sharing a screen): back to how it was.
+      track.stop();
+      if (old && old.readyState === 'live') this.#tracks.set(source, old);
+      else this.#tracks.delete(source);
+      throw err;
     }
     if (old && old !== track) old.stop();
     this.#listener.localChanged(source, track, this.#paused.has(source));
