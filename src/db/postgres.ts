@@ -25,7 +25,11 @@ function queryable(client: pg.Pool | pg.PoolClient): Queryable {
 }
 
 export function createPostgresDb(connectionString: string, options: { max?: number } = {}): Db {
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+  // 20, not pg's 10: a room join runs ~8 short queries (entry check, presence,
+  // attendance, defence state); under the 1,000-client signalling benchmark
+  // joins queued for a pooled connection, and 20 cut the join-ack p50 about
+  // 2.5× (BENCHMARKS.md, load-tests/experiments/db-pool.ts).
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 20 });
   // An idle client that loses its connection emits 'error' on the pool; without a
   // listener that would crash the process. The pool replaces the client.
   pool.on('error', (err) => console.error('[db] idle client error', err.message));
