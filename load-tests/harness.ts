@@ -10,6 +10,7 @@ import { loadConfig, type AppConfig } from '../src/server/config.ts';
 import { seedDemoSchool, type DemoSchool } from '../src/school/index.ts';
 import { seedDemoExtras } from '../src/server/demo.ts';
 import { migrate, openDb, type Db } from '../src/db/index.ts';
+import { createPostgresDb } from '../src/db/postgres.ts';
 import type { Env } from '../src/shared/env.ts';
 
 export const benchRedisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -36,7 +37,10 @@ export async function createBenchDb(): Promise<{ db: Db; url: string; drop(): Pr
   await admin.end();
   const url = new URL(benchAdminUrl);
   url.pathname = `/${name}`;
-  const db = await openDb({ databaseUrl: url.toString(), pgliteDir: undefined });
+  // BENCH_DB_POOL: pool size of the server's store (the server's default is 10), for experiments.
+  const db = process.env.BENCH_DB_POOL
+    ? createPostgresDb(url.toString(), { max: Number(process.env.BENCH_DB_POOL) })
+    : await openDb({ databaseUrl: url.toString(), pgliteDir: undefined });
   await migrate(db);
   return {
     db,
@@ -59,6 +63,26 @@ async function deleteRedisPrefix(prefix: string): Promise<void> {
     if (keys.length > 0) await redis.del(...keys);
   } while (cursor !== '0');
   await redis.quit();
+}
+
+/** Statements run through the Db (outside transactions): count and total time per SQL text. */
+export const queryCounts = new Map<string, { count: number; ms: number }>();
+function countQueries(db: Db): void {
+  for (const method of ['query', 'one', 'execute'] as const) {
+    const original = db[method].bind(db) as (sql: string, params?: unknown[]) => Promise<unknown>;
+    (db as unknown as Record<string, unknown>)[method] = async (sql: string, params?: unknown[]) => {
+      const t0 = performance.now();
+      try {
+        return await original(sql, params);
+      } finally {
+        const key = sql.replace(/\s+/g, ' ').slice(0, 100);
+        const entry = queryCounts.get(key) ?? { count: 0, ms: 0 };
+        entry.count++;
+        entry.ms += performance.now() - t0;
+        queryCounts.set(key, entry);
+      }
+    };
+  }
 }
 
 /**
@@ -84,6 +108,7 @@ export async function startBenchServer(env: Env = {}): Promise<BenchServer> {
   });
   const demo = (await seedDemoSchool(db)) as DemoSchool;
   await seedDemoExtras(db, demo); // availability of the mentor and jury, a session
+  if (process.env.BENCH_COUNT_QUERIES) countQueries(db);
   const app = await buildApp(config, { db, redisUrl: benchRedisUrl });
   // Baseline: a bare route on the same instance (no auth, no database).
   app.get('/bench/hello', async () => ({ hello: 'world' }));

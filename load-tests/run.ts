@@ -20,6 +20,7 @@ const PARTS: Record<string, () => Promise<Part>> = {
   signalling: async () => (await import('./parts/signalling.ts')).signallingPart,
   booking: async () => (await import('./parts/booking.ts')).bookingPart,
   media: async () => (await import('./parts/media.ts')).mediaPart,
+  recording: async () => (await import('./parts/recording.ts')).recordingPart,
 };
 
 const args = process.argv.slice(2);

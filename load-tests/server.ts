@@ -6,12 +6,15 @@
  *   echo  a bare Socket.IO server that acks every event (signalling baseline)
  * Node flags (e.g. --cpu-prof) are given by the driver.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TrackRecorder } from '../src/recording/index.ts';
 import { createServer } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Server } from 'socket.io';
-import { startBenchServer, type BenchServer } from './harness.ts';
+import { queryCounts, startBenchServer, type BenchServer } from './harness.ts';
 import { hashPassword } from '../src/auth/index.ts';
 import { roomsOf } from '../src/rooms/plugin.ts';
 import * as mediasoup from 'mediasoup';
@@ -59,6 +62,17 @@ function procStat(pid: number): { ticks: number; rss: number; name: string } | u
     return undefined;
   }
 }
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+/** FFmpeg children that record (read an SDP), as opposed to the feed's senders. */
+function recorderPids(): number[] {
+  return childPids().filter((pid) => procStat(pid)?.name === 'ffmpeg' && cmdline(pid).includes('.sdp'));
+}
 function workerPids(): number[] {
   return childPids().filter((pid) => procStat(pid)?.name.startsWith('mediasoup-work'));
 }
@@ -67,7 +81,7 @@ handlers.mark = () => {
   markElu = performance.eventLoopUtilization();
   markCpu = process.cpuUsage();
   markAt = performance.now();
-  markWorkerTicks = new Map(workerPids().map((pid) => [pid, procStat(pid)?.ticks ?? 0]));
+  markWorkerTicks = new Map([...workerPids(), ...recorderPids()].map((pid) => [pid, procStat(pid)?.ticks ?? 0]));
   return {};
 };
 
@@ -86,7 +100,13 @@ handlers.stats = (args: { gc?: boolean } = {}) => {
     const ticks = (s?.ticks ?? 0) - (markWorkerTicks.get(pid) ?? 0);
     return { pid, cpuPercent: elapsedMs > 0 ? ((ticks / clkTck()) * 1000 * 100) / elapsedMs : 0, rss: s?.rss ?? 0 };
   });
+  const recorders = recorderPids().map((pid) => {
+    const st = procStat(pid);
+    const ticks = (st?.ticks ?? 0) - (markWorkerTicks.get(pid) ?? 0);
+    return { pid, cpuPercent: elapsedMs > 0 ? ((ticks / clkTck()) * 1000 * 100) / elapsedMs : 0, rss: st?.rss ?? 0 };
+  });
   return {
+    recorders,
     elapsedMs,
     cpuPercent: elapsedMs > 0 ? ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100 : 0,
     elu: elu.utilization,
@@ -189,6 +209,72 @@ handlers['media:add'] = async (args: { n: number; sinkPorts: number[] }) => {
   const ssrcs = await media.subs.add(args.n, args.sinkPorts);
   return { subscribers: media.subs.count(), consumers: media.subs.count() * media.feed.producers.length, ssrcs: ssrcs.length };
 };
+// --- recording: N sessions, each a feed (VP8 + Opus) and its recorder(s) -----
+const recordings: Array<{ feed: Feed; stop(): Promise<void> }> = [];
+let recordingDir: string | undefined;
+
+/**
+ * `ours`: the recording capability's TrackRecorder (one FFmpeg per track, as
+ * the server records a session); `bare`: one plain FFmpeg stream copy per
+ * session (both tracks, one hand-written SDP) from a PlainTransport consumer.
+ */
+handlers['recording:start'] = async (args: { sessions: number; kind: 'ours' | 'bare'; seconds: number }) => {
+  bareWorker ??= await mediasoup.createWorker({ logLevel: 'warn' });
+  recordingDir ??= mkdtempSync(join(tmpdir(), 'ml-bench-rec-'));
+  for (let i = 0; i < args.sessions; i++) {
+    const router = await bareWorker.createRouter({ mediaCodecs: benchMediaCodecs });
+    const feed = await startFeed(router, args.seconds);
+    const base = `${args.kind}-${recordings.length}`;
+    if (args.kind === 'ours') {
+      const recs = await Promise.all(
+        feed.producers.map((producer) =>
+          TrackRecorder.start({ router, producer, dir: recordingDir!, baseName: `${base}-${producer.kind}`, ffmpegPath: 'ffmpeg', portRange: { min: 20000 + recordings.length * 40, max: 20000 + recordings.length * 40 + 39 } }),
+        ),
+      );
+      recordings.push({ feed, stop: async () => void (await Promise.all(recs.map((r) => r.stop()))) });
+    } else {
+      const transports: ms.PlainTransport[] = [];
+      const media: string[] = [];
+      const consumers: ms.Consumer[] = [];
+      const port = 30000 + recordings.length * 10;
+      for (const [j, producer] of feed.producers.entries()) {
+        const t = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
+        await t.connect({ ip: '127.0.0.1', port: port + j * 2, rtcpPort: port + j * 2 + 1 });
+        const c = await t.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities, paused: true });
+        const codec = c.rtpParameters.codecs[0]!;
+        const name = codec.mimeType.split('/')[1]!;
+        media.push(`m=${c.kind} ${port + j * 2} RTP/AVP ${codec.payloadType}`, `a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}${codec.channels ? `/${codec.channels}` : ''}`, 'a=recvonly');
+        transports.push(t);
+        consumers.push(c);
+      }
+      const sdp = join(recordingDir, `${base}.sdp`);
+      writeFileSync(sdp, ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=bench', 'c=IN IP4 127.0.0.1', 't=0 0', ...media, ''].join('\n'));
+      const ff = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-protocol_whitelist', 'file,udp,rtp', '-reorder_queue_size', '500', '-i', sdp, '-map', '0', '-c', 'copy', '-y', join(recordingDir, `${base}.webm`)], { stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, 500)); // FFmpeg binds its ports
+      for (const c of consumers) {
+        await c.resume();
+        if (c.kind === 'video') await c.requestKeyFrame();
+      }
+      recordings.push({
+        feed,
+        stop: async () => {
+          ff.kill('SIGINT');
+          await new Promise((r) => ff.once('exit', r));
+          for (const t of transports) t.close();
+        },
+      });
+    }
+  }
+  return { sessions: recordings.length };
+};
+handlers['recording:stop'] = async () => {
+  for (const r of recordings.splice(0)) {
+    await r.stop().catch(() => undefined);
+    r.feed.close();
+  }
+  return {};
+};
+
 handlers['media:stop'] = () => {
   media?.subs.close();
   media?.feed.close();
@@ -233,6 +319,13 @@ handlers.calendarSessions = async (args: { count: number }) => {
   return {};
 };
 
+/** Statements counted since the last call (BENCH_COUNT_QUERIES=1), most time first. */
+handlers.queries = () => {
+  const out = [...queryCounts.entries()].map(([sql, v]) => ({ sql, count: v.count, ms: Math.round(v.ms) })).sort((a, b) => b.ms - a.ms);
+  queryCounts.clear();
+  return out;
+};
+
 handlers.close = async () => {
   handlers['media:stop']!({});
   await closeServer();
@@ -244,6 +337,8 @@ handlers.close = async () => {
 async function start(): Promise<{ url: string; demo?: unknown; databaseUrl?: string; jwtSecret?: string }> {
   if (mode === 'bare-media') {
     closeServer = async () => {
+      await handlers['recording:stop']!({});
+      if (recordingDir) rmSync(recordingDir, { recursive: true, force: true });
       bareWorker?.close();
     };
     return { url: '' };

@@ -14,6 +14,8 @@ export interface ServerStats {
   heapUsed: number;
   external: number;
   workers: Array<{ pid: number; cpuPercent: number; rss: number }>;
+  /** FFmpeg recorders (children reading an SDP). */
+  recorders: Array<{ pid: number; cpuPercent: number; rss: number }>;
 }
 
 export interface ServerHandle {

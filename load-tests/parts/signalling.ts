@@ -10,7 +10,7 @@ interface Member {
   token: string;
   role: string;
 }
-interface RoomFixture {
+export interface RoomFixture {
   sessionId: string;
   kind: string;
   members: Member[];
@@ -20,7 +20,7 @@ interface Client {
   producerId?: string;
   paused: boolean;
 }
-interface RunFigures {
+export interface RunFigures {
   clients: number;
   connectMs: number[];
   joinMs: number[];
@@ -83,7 +83,7 @@ function connect(url: string, token: string, errors: string[]): Promise<{ socket
  * creates a send transport, connects it, produces a mic), then steady chatter
  * (every client mutes/unmutes every `chatterPeriodMs`), then disconnect.
  */
-async function run(ctx: PartContext, server: ServerHandle, label: string, rooms: RoomFixture[], opts: { concurrency: number; chatterS: number; chatterPeriodMs: number }): Promise<RunFigures> {
+export async function run(ctx: PartContext, server: ServerHandle, label: string, rooms: RoomFixture[], opts: { concurrency: number; chatterS: number; chatterPeriodMs: number }): Promise<RunFigures> {
   const url = `${server.url}/rooms`;
   const errors: string[] = [];
   const connectMs: number[] = [];
@@ -125,6 +125,7 @@ async function run(ctx: PartContext, server: ServerHandle, label: string, rooms:
     handshakeMs.push(performance.now() - start);
   });
   const rampS = (performance.now() - t0) / 1000;
+  if (process.env.BENCH_COUNT_QUERIES) ctx.log(`  queries during the ramp: ${JSON.stringify((await server.call<unknown[]>('queries').catch(() => [])).slice(0, 12), null, 1)}`);
   ctx.log(`  ${label}: ${clients.length}/${members.length} clients connected, ${handshakeMs.length} through the handshake in ${rampS.toFixed(1)} s, ${errors.length} errors`);
   const memAfter = await server.stats(true);
 
@@ -147,6 +148,7 @@ async function run(ctx: PartContext, server: ServerHandle, label: string, rooms:
     }),
   );
   const chatter = await server.stats();
+  if (process.env.BENCH_COUNT_QUERIES) ctx.log(`  queries during chatter: ${JSON.stringify((await server.call<unknown[]>('queries').catch(() => [])).slice(0, 12), null, 1)}`);
   ctx.log(`  ${label}: chatter ${ackMs.length} acks in ${opts.chatterS} s, server CPU ${chatter.cpuPercent.toFixed(0)} %, ELU ${chatter.elu.toFixed(2)}`);
   for (const c of clients) c.socket.close();
   return { clients: clients.length, connectMs, joinMs, handshakeMs, ackMs, errors, pushes, memBefore, memAfter, chatter, rampS };
