@@ -174,6 +174,17 @@ t.test('student and mentor meet in Chromium: video both ways, screen share, live
   for await (const chunk of (await file.createReadStream())!) chunks.push(chunk as Buffer);
   t.match(Buffer.concat(chunks).toString('utf8'), /\*\*Line 2\*\* — resolved[\s\S]*recording \d:\d\d:\d\d\n\s+Soustraction/, 'the Markdown export has the thread');
 
+  // Accessibility basics on both pages: every field has a label, every button a name.
+  for (const [who, page] of [['student', student.page], ['mentor', mentor.page]] as const) {
+    const unlabelled = await page.evaluate(() => [
+      ...Array.from(document.querySelectorAll<HTMLInputElement>('input, select, textarea'))
+        .filter((el) => el.type !== 'hidden' && !(el.labels && el.labels.length > 0) && !el.getAttribute('aria-label'))
+        .map((el) => `field ${el.id || el.name}`),
+      ...Array.from(document.querySelectorAll('button')).filter((b) => !(b.textContent ?? '').trim() && !b.getAttribute('aria-label')).map((b) => `button ${b.id}`),
+    ]);
+    t.same(unlabelled, [], `${who}: fields labelled, buttons named`);
+  }
+
   await screenshot(student.page, 'e2e-student');
   await screenshot(mentor.page, 'e2e-mentor');
 
