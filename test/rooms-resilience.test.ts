@@ -187,3 +187,23 @@ t.test('after the grace the peer is removed and the others are told', async (t) 
   t.equal(again.resumed, false);
   t.equal((await joinedAgain).peer.userId, demo.student.id);
 });
+
+t.test('a recovered socket whose peer is already gone is told to rejoin', async (t) => {
+  const ctx = await startTestApp(t, { env: { ROOM_RECONNECT_GRACE_SECONDS: '0' } });
+  const { demo } = ctx;
+  const sessionId = await liveSession(ctx);
+  const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student), { reconnection: true });
+  t.teardown(() => student.close());
+  const first = await student.join(sessionId);
+  const room = roomsOf(ctx.app).getRoom(sessionId)!;
+  const seen = student.nextEvent('activeSpeaker');
+  room.notify('activeSpeaker', { userId: null });
+  await seen;
+  const told = student.nextEvent('rejoinRequired');
+  student.socket.io.engine.close();
+  t.same(await told, { reason: 'peer-expired' });
+  t.equal(student.socket.recovered, true);
+  t.equal(await student.request('createTransport', { direction: 'recv' }).catch((e) => e.code), 'not_joined');
+  const again = await student.join(sessionId);
+  t.not(again.peerId, first.peerId, 'a new peer');
+});

@@ -76,3 +76,17 @@ t.test('a fixed port: worker i listens on port + i, and the replacement reuses i
   await replaced;
   t.equal((await pool.slots()[0]!.webRtcServer.dump()).udpSockets[0]!.port, base);
 });
+
+t.test('rooms config: ports, ICE servers', async (t) => {
+  const { readRoomsConfig } = await import('../src/rooms/config.ts');
+  const base = readRoomsConfig({ MEDIASOUP_WORKERS: '3', MEDIASOUP_PORT: '0' });
+  t.equal(base.workers, 3);
+  t.equal(base.webRtcServerPort, 0);
+  t.same(base.iceServers, []);
+  t.equal(base.maxScreenShares, 1);
+  const withTurn = readRoomsConfig({ ROOM_ICE_SERVERS: '[{"urls":["turn:turn.example.org:3478"],"username":"u","credential":"p"}]' });
+  t.same(withTurn.iceServers, [{ urls: ['turn:turn.example.org:3478'], username: 'u', credential: 'p' }]);
+  t.throws(() => readRoomsConfig({ ROOM_ICE_SERVERS: 'not json' }), /ROOM_ICE_SERVERS/);
+  t.throws(() => readRoomsConfig({ ROOM_ICE_SERVERS: '[{"url":"stun:x"}]' }), /ROOM_ICE_SERVERS/);
+  t.throws(() => readRoomsConfig({ MEDIASOUP_LOG_LEVEL: 'chatty' }), /MEDIASOUP_LOG_LEVEL/);
+});

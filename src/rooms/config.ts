@@ -1,5 +1,33 @@
 import { cpus } from 'node:os';
-import { int, oneOf, str, type Env } from '../shared/env.ts';
+import { ConfigError, int, oneOf, str, type Env } from '../shared/env.ts';
+
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+function iceServersFrom(env: Env): IceServer[] {
+  const raw = str(env, 'ROOM_ICE_SERVERS');
+  if (raw === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('ROOM_ICE_SERVERS', 'must be a JSON array of { urls, username?, credential? }');
+  }
+  const valid =
+    Array.isArray(parsed) &&
+    parsed.every(
+      (s: unknown) =>
+        typeof s === 'object' &&
+        s !== null &&
+        (typeof (s as IceServer).urls === 'string' || (Array.isArray((s as IceServer).urls) && ((s as IceServer).urls as unknown[]).every((u) => typeof u === 'string'))) &&
+        ['username', 'credential'].every((k) => (s as Record<string, unknown>)[k] === undefined || typeof (s as Record<string, unknown>)[k] === 'string'),
+    );
+  if (!valid) throw new ConfigError('ROOM_ICE_SERVERS', 'must be a JSON array of { urls, username?, credential? }');
+  return parsed as IceServer[];
+}
 
 export interface RoomsConfig {
   /** mediasoup workers to run; 0 = one per CPU core. */
@@ -25,6 +53,8 @@ export interface RoomsConfig {
   maxTransportsPerPeer: number;
   /** Id of this server process in the room → node directory (default: host-pid-random). */
   nodeId: string | undefined;
+  /** ICE servers given to clients at join (STUN/TURN), from ROOM_ICE_SERVERS (JSON array); none by default. */
+  iceServers: IceServer[];
   /** mediasoup worker log level. */
   workerLogLevel: 'debug' | 'warn' | 'error' | 'none';
 }
@@ -44,6 +74,7 @@ export function readRoomsConfig(env: Env): RoomsConfig {
     maxScreenShares: int(env, 'ROOM_MAX_SCREEN_SHARES', 1, { min: 0, max: 16 }),
     maxTransportsPerPeer: int(env, 'ROOM_MAX_TRANSPORTS_PER_PEER', 32, { min: 2, max: 256 }),
     nodeId: str(env, 'ROOMS_NODE_ID'),
+    iceServers: iceServersFrom(env),
     workerLogLevel: oneOf(env, 'MEDIASOUP_LOG_LEVEL', ['debug', 'warn', 'error', 'none'] as const, 'warn'),
   };
 }

@@ -225,7 +225,7 @@ export class Room {
       role: peer.role,
       routerRtpCapabilities: this.#router.rtpCapabilities,
       peers: [...this.#peers.values()].filter((p) => p !== self).map((p) => this.#peerInfo(p, self)),
-      iceServers: [],
+      iceServers: this.#deps.config.iceServers,
       resumed,
       isolated: this.#isolated.has(peer.userId),
     };

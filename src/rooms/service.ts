@@ -11,7 +11,7 @@ import type { RoomsConfig } from './config.ts';
 import type { RoomDirectory } from './directory.ts';
 import type { JoinResult } from './messages.ts';
 import type { Peer } from './peer.ts';
-import { Room, type RoomCloseReason } from './room.ts';
+import { Room, sessionChannel, type RoomCloseReason } from './room.ts';
 import type { WorkerPool } from './workers.ts';
 
 export interface RoomsServiceDeps {
@@ -112,7 +112,11 @@ export class RoomsService {
     const binding = socket.data.room as { sessionId: string } | undefined;
     if (!binding) return;
     const room = this.#rooms.get(binding.sessionId);
-    if (!room || !room.socketRecovered(socket)) delete socket.data.room;
+    if (room?.socketRecovered(socket)) return;
+    // The peer is gone (grace over, room closed or rebuilt elsewhere): out of the channel, and told to join again.
+    delete socket.data.room;
+    void socket.leave(sessionChannel(binding.sessionId));
+    socket.emit('rejoinRequired', { reason: 'peer-expired' });
   }
 
   /** A session was rescheduled or cancelled: keep the live room in step. */
