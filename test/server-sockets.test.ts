@@ -41,3 +41,14 @@ t.test('Socket.IO handshake uses the same access token as HTTP', async (t) => {
     }
   });
 });
+
+t.test('closing the server is not held up by a client connected only to another namespace', async (t) => {
+  const { app, demo, login, socket } = await startTestApp(t);
+  const nsp = app.io.of('/elsewhere');
+  nsp.use(app.socketAuth);
+  const s = socket(await login(demo.mentor), '/elsewhere');
+  await nextEvent(s, 'connect');
+  const disconnected = nextEvent(s, 'disconnect');
+  await app.close();
+  t.ok(await disconnected, 'the client was disconnected and close() returned');
+});

@@ -63,6 +63,9 @@ export const socketsPlugin = fp<{ redis: Redis; streamName: string }>(
     // fastify-socket.io does), then close Socket.IO itself with the server.
     app.addHook('preClose', async () => {
       io.local.disconnectSockets(true);
+      // Other namespaces (/rooms, /defence, /review) too: closing the engine drops
+      // every underlying connection, whichever namespaces it carried.
+      io.engine.close();
     });
     app.addHook('onClose', async () => {
       await new Promise<void>((done) => io.close(() => done()));
