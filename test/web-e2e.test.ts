@@ -188,6 +188,22 @@ t.test('student and mentor meet in Chromium: video both ways, screen share, live
   await screenshot(student.page, 'e2e-student');
   await screenshot(mentor.page, 'e2e-mentor');
 
+  // A pasted diff: added and removed lines are marked; tabs switch with the arrow keys.
+  await student.page.locator('details.paste-diff summary').click();
+  await student.page.locator('details.paste-diff input[name="name"]').fill('fix.diff');
+  await student.page.locator('details.paste-diff textarea').fill('--- a/add.js\n+++ b/add.js\n@@ -1,3 +1,3 @@\n export function add(a, b) {\n-  return a - b;\n+  return a + b;\n }\n');
+  await student.page.locator('details.paste-diff button[type="submit"]').click();
+  await mentor.page.locator('[role="tab"]', { hasText: 'fix.diff' }).click();
+  await mentor.page.locator('#review-code .row.add').waitFor();
+  t.same(
+    await mentor.page.locator('#review-code .row').evaluateAll((rows) => rows.map((r) => r.className.replace('row', '').trim())),
+    ['meta', 'meta', 'hunk', '', 'del', 'add', ''],
+    'file headers, hunk, removed and added lines are marked',
+  );
+  await mentor.page.keyboard.press('ArrowLeft');
+  await mentor.page.locator('[role="tab"][aria-selected="true"]', { hasText: 'add.js' }).waitFor();
+  t.equal(await mentor.page.locator('#review-code .thread').count(), 1, 'back on add.js with its thread');
+
   // The mentor stops the recording: the indicator goes away on the student's page.
   await mentor.page.locator('#toggle-recording[aria-pressed="true"]').click();
   await student.page.locator('#recording-indicator').waitFor({ state: 'hidden' });

@@ -39,6 +39,15 @@ export interface ReviewComment {
 
 const MAX_FILE_BYTES = 512 * 1024;
 
+/** How a diff line is shown: file headers, hunk headers, added and removed lines. */
+function diffClass(line: string): string {
+  if (line.startsWith('+++ ') || line.startsWith('--- ') || line.startsWith('diff ') || line.startsWith('index ')) return ' meta';
+  if (line.startsWith('@@')) return ' hunk';
+  if (line.startsWith('+')) return ' add';
+  if (line.startsWith('-')) return ' del';
+  return '';
+}
+
 const offsetText = (ms: number) => {
   const s = Math.floor(ms / 1000);
   return `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
@@ -263,7 +272,7 @@ export class ReviewPanel {
       const src = h('code', { class: 'src' });
       src.innerHTML = html || ' '; // highlight.js output: escaped code and its own spans only
       const raw = rawLines[i] ?? '';
-      const cls = doc.kind === 'diff' ? (raw.startsWith('+') ? ' add' : raw.startsWith('-') ? ' del' : '') : '';
+      const cls = doc.kind === 'diff' ? diffClass(raw) : '';
       code.append(
         h(
           'div',

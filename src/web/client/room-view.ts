@@ -371,6 +371,11 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
     }
   }
 
+  // A click elsewhere closes the device menu (it floats over the page).
+  const closeDevices = (e: MouseEvent) => {
+    if (devices.open && !devices.contains(e.target as Node)) devices.open = false;
+  };
+  document.addEventListener('click', closeDevices);
   devices.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && devices.open) {
       devices.open = false;
@@ -442,6 +447,7 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
   return {
     element,
     async dispose() {
+      document.removeEventListener('click', closeDevices);
       review.close();
       defence.close();
       await client.leave();
