@@ -10,23 +10,9 @@ import { Device, type types } from 'mediasoup-client';
 import type { Socket } from 'socket.io-client';
 import { connect, request, RequestError } from './signal.ts';
 
-export type Source = 'mic' | 'webcam' | 'screen';
-
-export interface ProducerInfo {
-  producerId: string;
-  kind: 'audio' | 'video';
-  source: Source;
-  paused: boolean;
-}
-
-export interface PeerInfo {
-  peerId: string;
-  userId: string;
-  name: string;
-  role: string;
-  producers: ProducerInfo[];
-  connected?: boolean;
-}
+// The contract's shapes come from the server's own definitions (type-only: nothing of the server is bundled).
+import type { PeerInfo, ProducerInfo, Source } from '../../rooms/messages.ts';
+export type { PeerInfo, ProducerInfo, Source };
 
 interface JoinResult {
   sessionId: string;
