@@ -94,6 +94,75 @@ t.test('camera and screen time run while producing and connected', async (t) => 
   t.equal(p.transportFailures, 1);
 });
 
+t.test('a paused webcam or screen is not media time until resumed', async (t) => {
+  const p = deriveParticipant(
+    [
+      ev('join', 0),
+      ev('producer_started', 10, 'webcam'),
+      ev('producer_paused', 100, 'webcam'),
+      ev('producer_paused', 120, 'webcam'),
+      ev('producer_resumed', 400, 'webcam'),
+      ev('producer_resumed', 410, 'webcam'),
+      ev('producer_started', 500, 'screen'),
+      ev('producer_paused', 700, 'screen'),
+      ev('producer_stopped', 800, 'screen'),
+      ev('producer_started', 900, 'screen'),
+      ev('producer_paused', 1000, 'webcam'),
+      ev('leave', 1200),
+      ev('producer_resumed', 1300, 'webcam'),
+    ],
+    opts(2000),
+  );
+  t.equal(p.cameraSeconds, 90 + 600, 'paused from 100 to 400 (a repeated pause or resume changes nothing), paused again at 1000');
+  t.equal(p.screenSeconds, 200 + 300, 'a screen stopped while paused ends paused; a new share runs');
+  t.equal(p.micSeconds, 0, 'a pause of one source leaves the others alone');
+  t.equal(p.attendedSeconds, 1200);
+});
+
+t.test('a pause or resume with nothing to pause, or while out of the room, is ignored', async (t) => {
+  const p = deriveParticipant(
+    [
+      ev('producer_paused', 0, 'mic'),
+      ev('join', 10),
+      ev('producer_resumed', 20, 'mic'),
+      ev('producer_paused', 30, 'mic'),
+      ev('producer_started', 40, 'mic'),
+      ev('leave', 100),
+      ev('join', 200),
+      ev('producer_started', 210, 'mic'),
+    ],
+    opts(300),
+  );
+  t.equal(p.micSeconds, 60 + 90, 'a pause or resume of no running producer (or while out) is ignored: nothing carried over');
+});
+
+t.test('a pause lasts across a network gap, and a resume while disconnected runs from the return', async (t) => {
+  const p = deriveParticipant(
+    [
+      ev('join', 0),
+      ev('producer_started', 0, 'webcam'),
+      ev('producer_started', 0, 'mic'),
+      ev('producer_paused', 100, 'webcam'),
+      ev('disconnect', 200),
+      ev('reconnect', 230),
+      ev('producer_resumed', 300, 'webcam'),
+      ev('producer_paused', 400, 'mic'),
+      ev('disconnect', 500),
+      ev('producer_resumed', 510, 'mic'),
+      ev('reconnect', 520),
+      ev('leave', 600),
+    ],
+    opts(1000),
+  );
+  t.equal(p.cameraSeconds, 100 + 200 + 80, 'nothing between the pause at 100 and the resume at 300, gap or not');
+  t.equal(p.micSeconds, 200 + 170 + 80, 'mic paused 400..520: resumed during the gap, counted again from the return');
+  t.equal(p.networkGapSeconds, 30 + 20);
+
+  const frozen = deriveParticipant([ev('join', 0), ev('producer_started', 0, 'webcam'), ev('producer_paused', 50, 'webcam'), ev('disconnect', 60)], opts(200, true));
+  t.equal(frozen.cameraSeconds, 50, 'paused until the grace ran out: the camera stopped at the pause');
+  t.same(frozen.lastLeaveAt, at(60));
+});
+
 t.test('instants are taken to the whole second', async (t) => {
   const p = deriveParticipant(
     [

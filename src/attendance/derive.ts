@@ -12,7 +12,11 @@
  *   disconnect.
  * - `leave` ends the interval (at the disconnect instant if it was suspended).
  * - Media time (mic, webcam, screen) runs while a producer of that source is
- *   started and the participant is connected; leaving ends it.
+ *   started, not paused, and the participant is connected; leaving ends it.
+ *   `producer_paused` (muted, camera off) stops it until `producer_resumed`;
+ *   a pause outlives a network gap (the producer does). Rooms allows one
+ *   producer per source and user, so a `producer_stopped` while paused is the
+ *   paused one.
  * - An interval still open at `until` is measured up to there (a suspended
  *   one up to its disconnect), and closed there with `close`.
  */
@@ -75,6 +79,9 @@ export function deriveParticipant(events: readonly PresenceEvent[], options: Der
   const intervals: Array<{ from: number; to: number | null; gaps: number; gapSeconds: number }> = [];
   const media: Record<MediaSource, number> = { mic: 0, webcam: 0, screen: 0 };
   const active: Record<MediaSource, number> = { mic: 0, webcam: 0, screen: 0 };
+  // Of the active producers, how many are paused (never more than active).
+  const paused: Record<MediaSource, number> = { mic: 0, webcam: 0, screen: 0 };
+  const running = (s: MediaSource) => active[s] - paused[s] > 0;
   const mediaSince: Record<MediaSource, number | null> = { mic: null, webcam: null, screen: null };
   let state: 'out' | 'in' | 'suspended' = 'out';
   let suspendedAt = 0;
@@ -82,7 +89,7 @@ export function deriveParticipant(events: readonly PresenceEvent[], options: Der
   const current = () => intervals[intervals.length - 1]!;
 
   const startMedia = (t: number) => {
-    for (const s of ['mic', 'webcam', 'screen'] as const) if (active[s] > 0 && mediaSince[s] === null) mediaSince[s] = t;
+    for (const s of ['mic', 'webcam', 'screen'] as const) if (running(s) && mediaSince[s] === null) mediaSince[s] = t;
   };
   const stopMedia = (t: number, source?: MediaSource) => {
     for (const s of source ? [source] : (['mic', 'webcam', 'screen'] as const)) {
@@ -94,6 +101,7 @@ export function deriveParticipant(events: readonly PresenceEvent[], options: Der
   const endInterval = (t: number) => {
     stopMedia(t);
     active.mic = active.webcam = active.screen = 0;
+    paused.mic = paused.webcam = paused.screen = 0;
     current().to = t;
     state = 'out';
   };
@@ -139,7 +147,20 @@ export function deriveParticipant(events: readonly PresenceEvent[], options: Der
       case 'producer_stopped':
         if (e.source && active[e.source] > 0) {
           active[e.source] -= 1;
-          if (active[e.source] === 0) stopMedia(t, e.source);
+          paused[e.source] = Math.min(paused[e.source], active[e.source]);
+          if (!running(e.source)) stopMedia(t, e.source);
+        }
+        break;
+      case 'producer_paused':
+        if (e.source && paused[e.source] < active[e.source]) {
+          paused[e.source] += 1;
+          if (!running(e.source)) stopMedia(t, e.source);
+        }
+        break;
+      case 'producer_resumed':
+        if (e.source && paused[e.source] > 0) {
+          paused[e.source] -= 1;
+          if (state === 'in') startMedia(t);
         }
         break;
       case 'transport_failed':

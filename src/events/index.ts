@@ -12,7 +12,10 @@ export type PresenceType =
   | 'transport_connected'
   | 'transport_failed'
   | 'producer_started'
-  | 'producer_stopped';
+  | 'producer_stopped'
+  /** The client paused (muted, camera off) / resumed a producer of `source`. */
+  | 'producer_paused'
+  | 'producer_resumed';
 
 export interface DomainEventMap {
   'session.booked': { sessionId: string };

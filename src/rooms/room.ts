@@ -415,6 +415,11 @@ export class Room {
     if (producer.closed) throw conflict('not_joined', 'The transport closed');
     peer.producers.set(producer.id, producer);
     producer.observer.once('close', () => this.#producerClosed(peer, producer));
+    // Attendance counts media time only while a producer runs: mediasoup's
+    // observer fires on real transitions only (a repeated pauseProducer, or
+    // two racing ones, make one event).
+    producer.observer.on('pause', () => this.#presence(peer, 'producer_paused', req.source));
+    producer.observer.on('resume', () => this.#presence(peer, 'producer_resumed', req.source));
     if (req.kind === 'audio') {
       this.#speakerObserver.addProducer({ producerId: producer.id }).catch((err: unknown) => this.#deps.logger.warn({ err }, 'active speaker observer refused a producer'));
     }
