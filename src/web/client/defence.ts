@@ -1,13 +1,17 @@
 /**
  * Jury defence display over the `/defence` namespace (progression): the phase
  * and its end time for everyone, the lobby screen for the candidate, admit and
- * next-phase controls for the jury. When the namespace is missing or the
- * session is not a defence, the panel stays hidden.
+ * next-phase controls for the jury, the verdict forms and the outcome
+ * (verdict.ts). When the namespace is missing or the session is not a
+ * defence, the panel stays hidden.
  */
 import type { Socket } from 'socket.io-client';
+import { currentUser, getJson } from './api.ts';
 import { clear, h } from './dom.ts';
 import { t, type MessageKey } from './i18n.ts';
 import { connect, request } from './signal.ts';
+import { formatDateTime } from './time.ts';
+import { VerdictArea, type Verdict } from './verdict.ts';
 
 const PHASES = ['lobby', 'presentation', 'questions', 'deliberation', 'verdict', 'completed'] as const;
 type Phase = (typeof PHASES)[number];
@@ -19,6 +23,10 @@ export interface DefenceState {
   candidateView?: 'lobby' | 'live' | 'waiting' | 'done';
   phaseEndsAt?: string | null;
   outcome?: 'pass' | 'fail' | null;
+  jury?: Array<{ userId: string; name: string }>;
+  verdict?: Verdict | null;
+  retakeAllowedFrom?: string | null;
+  diplomaId?: string | null;
 }
 
 const NEXT: Partial<Record<Phase, Phase>> = { presentation: 'questions', questions: 'deliberation', deliberation: 'verdict' };
@@ -30,6 +38,8 @@ export class DefencePanel {
   readonly #socket: Socket;
   readonly #formatTime: (iso: string) => string;
   readonly #onCandidateView: (view: string) => void;
+  readonly #status: HTMLElement;
+  readonly #verdict: VerdictArea;
   #role: string | undefined;
   #closed = false;
 
@@ -37,7 +47,18 @@ export class DefencePanel {
     this.#sessionId = sessionId;
     this.#formatTime = options.formatTime;
     this.#onCandidateView = options.onCandidateView;
-    this.element = h('section', { class: 'defence-panel', id: 'defence-panel', 'aria-live': 'polite', hidden: true });
+    this.#status = h('div', { class: 'defence-status', 'aria-live': 'polite' });
+    const user = currentUser();
+    const timeZone = user?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+    this.#verdict = new VerdictArea({
+      me: user?.id ?? '',
+      propose: (verdict) => request(this.#socket, 'proposeVerdict', { sessionId: this.#sessionId, verdict }),
+      confirm: (verdictId) => request(this.#socket, 'confirmVerdict', { sessionId: this.#sessionId, verdictId }),
+      formatDateTime: (iso) => formatDateTime(iso, timeZone),
+      diplomaReference: async (state) =>
+        (await getJson<{ diploma?: { id: string; reference: string } | null }>(`/students/${state.candidateId}/progress`)).diploma?.reference,
+    });
+    this.element = h('section', { class: 'defence-panel', id: 'defence-panel', hidden: true }, this.#status, this.#verdict.element);
     this.#socket = connect('/defence');
     this.#socket.on('connect', () => void this.#join());
     this.#socket.on('connect_error', () => {
@@ -62,9 +83,10 @@ export class DefencePanel {
   #render(state: DefenceState): void {
     if (state.sessionId !== this.#sessionId) return;
     this.element.hidden = false;
-    clear(this.element);
+    clear(this.#status);
     const isJury = this.#role === 'jury';
-    this.element.append(
+    this.#verdict.update(state, this.#role);
+    this.#status.append(
       h('h2', {}, t('defence.title')),
       h(
         'p',
@@ -73,11 +95,11 @@ export class DefencePanel {
         state.phaseEndsAt ? ` — ${t('defence.endsAt', { time: this.#formatTime(state.phaseEndsAt) })}` : '',
       ),
     );
-    if (state.outcome) this.element.append(h('p', { class: 'outcome' }, t(state.outcome === 'pass' ? 'defence.outcome.pass' : 'defence.outcome.fail')));
+    if (state.outcome) this.#status.append(h('p', { class: 'outcome' }, t(state.outcome === 'pass' ? 'defence.outcome.pass' : 'defence.outcome.fail')));
     if (this.#role === 'candidate' || this.#role === 'student') {
       const view = state.candidateView ?? (state.phase === 'lobby' ? 'lobby' : 'live');
       const text = view === 'lobby' ? t('defence.lobby') : view === 'waiting' ? t('defence.waiting') : view === 'done' ? t('defence.done') : '';
-      if (text) this.element.append(h('p', { class: 'candidate-view', role: 'status' }, text));
+      if (text) this.#status.append(h('p', { class: 'candidate-view', role: 'status' }, text));
       this.#onCandidateView(view);
       return;
     }
@@ -88,14 +110,14 @@ export class DefencePanel {
     }
     const next = NEXT[state.phase];
     if (next) controls.append(h('button', { type: 'button', onclick: () => void this.#act('advance', { to: next }) }, t('defence.next', { phase: phaseName(next) })));
-    this.element.append(controls);
+    this.#status.append(controls);
   }
 
   async #act(event: 'admit' | 'advance', extra: Record<string, unknown>): Promise<void> {
     try {
       await request(this.#socket, event, { sessionId: this.#sessionId, ...extra });
     } catch (err) {
-      this.element.append(h('p', { class: 'error', role: 'alert' }, t('error.generic', { message: (err as Error).message })));
+      this.#status.append(h('p', { class: 'error', role: 'alert' }, t('error.generic', { message: (err as Error).message })));
     }
   }
 
