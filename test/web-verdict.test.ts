@@ -1,7 +1,8 @@
 import t from 'tap';
-import { api, startTestApp } from './helpers/app.ts';
+import { api, request as socketRequest, startTestApp } from './helpers/app.ts';
 import { buildWebClient, hasChromium, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
 import { insertSession } from './helpers/sessions.ts';
+import { competenceBlocksOf, parseMark } from '../src/web/client/verdict.ts';
 
 buildWebClient();
 
@@ -113,4 +114,80 @@ t.test('jury verdict in Chromium: one jury member proposes a pass, both confirm,
   t.equal(progress.body.defences.at(-1)?.outcome, 'pass');
 
   t.same([...pages.jury1.errors, ...pages.jury2.errors, ...pages.candidate.errors], [], 'no page error');
+});
+
+t.test('a failed defence in Chromium: the candidate sees when a new defence is possible, in their language and time zone', { skip: !hasChromium() && 'chromium is not installed' }, async (t) => {
+  const ctx = await startTestApp(t);
+  const { demo, db } = ctx;
+  await db.execute(`UPDATE project_progress SET state = 'validated' WHERE enrollment_id = $1`, [demo.enrollmentId]);
+  const sessionId = await insertSession(db, {
+    kind: 'defence',
+    enrollmentId: demo.enrollmentId,
+    hostId: demo.jury[0].id,
+    startsAt: new Date(Date.now() - 5 * 60_000),
+    endsAt: new Date(Date.now() + 55 * 60_000),
+    participants: [
+      { userId: demo.student.id, role: 'student' },
+      { userId: demo.jury[0].id, role: 'jury' },
+      { userId: demo.jury[1].id, role: 'jury' },
+    ],
+  });
+  const browser = await launchBrowser(t);
+  const { page: candidate, errors } = await newPage(browser, ctx.url);
+  await loginThroughForm(candidate, demo.student, `/#/sessions/${sessionId}`);
+  await candidate.locator('#defence-panel .phase[data-phase="lobby"]').waitFor();
+
+  // The jury, over the socket contract: to the verdict, a fail proposed and confirmed by both.
+  const [a, b] = await Promise.all(demo.jury.map(async (j) => ctx.socket(await ctx.login(j), '/defence')));
+  const ask = async (socket: typeof a, event: string, payload: object) => {
+    const res = await socketRequest<{ id?: string }>(socket!, event, payload);
+    t.notOk(res.error, `${event} accepted`);
+    return res.data;
+  };
+  await ask(a, 'join', { sessionId });
+  await ask(b, 'join', { sessionId });
+  await ask(a, 'admit', { sessionId });
+  for (const to of ['questions', 'deliberation', 'verdict']) await ask(a, 'advance', { sessionId, to });
+  await candidate.locator('#defence-panel .phase[data-phase="verdict"]').waitFor();
+  const marks = [{ block: 'B1', mark: 8 }, { block: 'B2', mark: 9.5 }, { block: 'B3', mark: 11 }];
+  const verdict = await ask(a, 'proposeVerdict', { sessionId, verdict: { outcome: 'fail', marks, comment: 'Not yet: B1 and B2 need more work.' } });
+  t.ok(await candidate.locator('#verdict-proposal').isHidden(), 'no proposal shown to the candidate');
+  await ask(a, 'confirmVerdict', { sessionId, verdictId: verdict!.id });
+  await ask(b, 'confirmVerdict', { sessionId, verdictId: verdict!.id });
+
+  const result = candidate.locator('#verdict-outcome .result[data-outcome="fail"]');
+  await result.waitFor();
+  const text = (await result.textContent()) ?? '';
+  const token = await ctx.login(demo.student);
+  const progress = await api(ctx.url, 'GET', `/students/${demo.student.id}/progress`, token);
+  const retake = progress.body.defences.at(-1)?.retakeAllowedFrom as string;
+  t.ok(retake, 'a retake date');
+  t.equal(progress.body.diploma, null, 'no diploma');
+  const day = new Intl.DateTimeFormat('en', { day: 'numeric', timeZone: 'America/Montreal' }).format(new Date(retake));
+  const year = new Intl.DateTimeFormat('en', { year: 'numeric', timeZone: 'America/Montreal' }).format(new Date(retake));
+  t.match(text, /^Vous n’êtes pas admis·e cette fois-ci\. Une nouvelle soutenance est possible à partir du /);
+  t.match(text, new RegExp(`\\b${day} \\S+ ${year}\\b`), 'the date in French, in the student’s zone');
+  t.ok(await candidate.locator('#verdict-outcome .diploma-reference').isHidden(), 'no diploma reference');
+  t.same(await candidate.locator('#verdict-outcome .marks li').allTextContents(), ['B1 : 8/20', 'B2 : 9,5/20', 'B3 : 11/20']);
+  await screenshot(candidate, 'verdict-fail');
+  t.same(errors, [], 'no page error');
+});
+
+t.test('marks as typed', async (t) => {
+  t.equal(parseMark('15'), 15);
+  t.equal(parseMark(' 14,5 '), 14.5);
+  t.equal(parseMark('20'), 20);
+  t.equal(parseMark('0'), 0);
+  t.equal(parseMark('20.5'), undefined);
+  t.equal(parseMark('-1'), undefined);
+  t.equal(parseMark(''), undefined);
+  t.equal(parseMark('1e1'), undefined);
+});
+
+t.test('competence blocks from the state, when it names them', async (t) => {
+  const base = { sessionId: 's', candidateId: 'c', phase: 'verdict' };
+  t.equal(competenceBlocksOf(base), undefined);
+  t.equal(competenceBlocksOf({ ...base, competenceBlocks: [] }), undefined);
+  t.same(competenceBlocksOf({ ...base, competenceBlocks: [{ code: 'B1', title: 'Design' }, { code: 'B2' }, 7] }), [{ code: 'B1', title: 'Design' }, { code: 'B2' }]);
+  t.same(competenceBlocksOf({ ...base, blocks: ['B1', 'B2'] }), [{ code: 'B1' }, { code: 'B2' }]);
 });

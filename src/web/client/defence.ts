@@ -95,7 +95,7 @@ export class DefencePanel {
         state.phaseEndsAt ? ` — ${t('defence.endsAt', { time: this.#formatTime(state.phaseEndsAt) })}` : '',
       ),
     );
-    if (state.outcome) this.#status.append(h('p', { class: 'outcome' }, t(state.outcome === 'pass' ? 'defence.outcome.pass' : 'defence.outcome.fail')));
+    // The outcome, with the diploma or the retake date, is shown by the verdict area.
     if (this.#role === 'candidate' || this.#role === 'student') {
       const view = state.candidateView ?? (state.phase === 'lobby' ? 'lobby' : 'live');
       const text = view === 'lobby' ? t('defence.lobby') : view === 'waiting' ? t('defence.waiting') : view === 'done' ? t('defence.done') : '';
