@@ -179,6 +179,11 @@ t.test("a student's whole path: projects validated one by one, a defence held th
     const admitted = await request<any>(jury0, 'admit', { sessionId });
     t.equal(admitted.data.phase, 'presentation');
     t.equal(admitted.data.timeline.length, 4);
+    t.same(
+      admitted.data.competenceBlocks.map((b: { code: string }) => b.code),
+      ['B1', 'B2', 'B3'],
+      'the state names the blocks the verdict marks',
+    );
     t.equal(new Date(admitted.data.phaseEndsAt).getTime() - new Date(admitted.data.phaseStartedAt).getTime(), 20 * 60_000, 'presentation lasts 20 minutes');
     const cs = await candidateLive;
     t.equal(cs.candidateView, 'live');

@@ -42,6 +42,8 @@ export interface DefenceState {
   phaseEndsAt: string | null;
   timeline: Array<{ phase: TimedPhase; minutes: number }>;
   jury: Array<{ userId: string; name: string }>;
+  /** The path's competence blocks, each marked in the verdict. */
+  competenceBlocks: CompetenceBlock[];
   verdict: VerdictView | null;
   outcome: 'pass' | 'fail' | null;
   completedAt: string | null;
@@ -150,6 +152,19 @@ async function currentVerdict(q: Queryable, sessionId: string): Promise<VerdictV
   return { ...v, createdAt: v.createdAt.toISOString(), confirmedBy: confirmations.map((c) => c.juryId) };
 }
 
+export interface CompetenceBlock {
+  code: string;
+  title: string;
+}
+
+async function competenceBlocksOfEnrollment(db: Queryable, enrollmentId: string): Promise<CompetenceBlock[]> {
+  return db.query<CompetenceBlock>(
+    `SELECT b.code, b.title FROM competence_blocks b JOIN enrollments e ON e.path_id = b.path_id
+      WHERE e.id = $1 ORDER BY b.position, b.code`,
+    [enrollmentId],
+  );
+}
+
 export async function defenceState(deps: ProgressionDeps, sessionId: string): Promise<DefenceState> {
   const { db, config } = deps;
   const row = await db.one<DefenceRow>(`SELECT ${DEFENCE_COLUMNS} FROM defences WHERE session_id = $1`, [sessionId]);
@@ -166,6 +181,7 @@ export async function defenceState(deps: ProgressionDeps, sessionId: string): Pr
     phaseEndsAt: iso(row.phaseEndsAt),
     timeline: timeline(config.progression.defencePhases),
     jury: await juryOf(db, sessionId),
+    competenceBlocks: await competenceBlocksOfEnrollment(db, row.enrollmentId),
     verdict: await currentVerdict(db, sessionId),
     outcome: row.outcome,
     completedAt: iso(row.completedAt),
@@ -252,8 +268,7 @@ async function assertOnJury(q: Queryable, sessionId: string, userId: string): Pr
 export async function proposeVerdict(deps: ProgressionDeps, sessionId: string, viewer: Viewer, input: VerdictInput): Promise<VerdictView> {
   const session = await getDefenceSession(deps.db, sessionId);
   await assertOnJury(deps.db, sessionId, viewer.userId);
-  const enrollment = await findEnrollment(deps.db, session.enrollmentId);
-  const blocks = await deps.db.query<{ code: string }>('SELECT code FROM competence_blocks WHERE path_id = $1 ORDER BY position, code', [enrollment!.pathId]);
+  const blocks = await competenceBlocksOfEnrollment(deps.db, session.enrollmentId);
   const marksOk = checkMarks(input.marks, blocks.map((b) => b.code));
   if (!marksOk.ok) throw unprocessable(marksOk.code, marksOk.message);
   const now = deps.clock.now();

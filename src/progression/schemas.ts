@@ -61,6 +61,7 @@ export const DefenceStateSchema = Type.Object({
   phaseEndsAt: Nullable(IsoDateTime),
   timeline: Type.Array(Type.Object({ phase: Type.String(), minutes: Type.Integer() })),
   jury: Type.Array(Type.Object({ userId: Uuid, name: Type.String() })),
+  competenceBlocks: Type.Array(Type.Object({ code: Type.String(), title: Type.String() })),
   verdict: Nullable(VerdictSchema),
   outcome: Nullable(Type.Union([Type.Literal('pass'), Type.Literal('fail')])),
   completedAt: Nullable(IsoDateTime),

@@ -66,9 +66,9 @@ export interface VerdictOptions {
 }
 
 /**
- * The path's competence blocks, when the state carries them
- * (`competenceBlocks: [{ code, title }]`). Today the server does not send
- * them: the form then lets the jury name each block.
+ * The path's competence blocks, as the defence state carries them
+ * (`competenceBlocks: [{ code, title }]`). A path with none defined leaves
+ * the jury to name each block in the form.
  */
 export function competenceBlocksOf(state: VerdictState): CompetenceBlock[] | undefined {
   const raw = state.competenceBlocks ?? state.blocks;
