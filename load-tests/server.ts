@@ -276,8 +276,8 @@ handlers['recording:stop'] = async () => {
 };
 
 handlers['media:stop'] = () => {
+  media?.feed.close(); // first: without input the worker is idle and closes the rest quickly
   media?.subs.close();
-  media?.feed.close();
   media = undefined;
   return {};
 };
