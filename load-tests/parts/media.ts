@@ -15,8 +15,8 @@ interface Capacity {
   steps: Step[];
   /** Consumers at which the worker reached the CPU threshold (interpolated) or loss appeared. */
   capacity: number;
+  /** 'cpu' also when the worker stopped answering its control channel in time while consumers were added. */
   limitedBy: 'cpu' | 'loss' | 'max-steps';
-  /** The worker stopped answering its control channel in time while consumers were added. */
 }
 
 const CPU_LIMIT = 85;
