@@ -28,7 +28,15 @@ export const userChannel = (userId: string) => `user:${userId}`;
 export const socketsPlugin = fp<{ redis: Redis; streamName: string }>(
   async (app, opts) => {
     const io = new Server(app.server, {
-      adapter: createAdapter(opts.redis, { streamName: opts.streamName, channelPrefix: opts.streamName, sessionKeyPrefix: `${opts.streamName}:session:` }),
+      adapter: createAdapter(opts.redis, {
+        streamName: opts.streamName,
+        channelPrefix: opts.streamName,
+        sessionKeyPrefix: `${opts.streamName}:session:`,
+        // The stream reader only notices a close between two blocking XREADs: a
+        // short block lets a closed server exit within a second (one cheap
+        // XREAD per second per process otherwise).
+        blockTimeInMs: 1000,
+      }),
       connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
       serveClient: false,
       cors: { origin: true, credentials: true },
