@@ -62,6 +62,15 @@ function procStat(pid: number): { ticks: number; rss: number; name: string } | u
     return undefined;
   }
 }
+/** Proportional set size (shared library pages split between the processes that map them). */
+function pss(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
 function cmdline(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
@@ -103,7 +112,7 @@ handlers.stats = (args: { gc?: boolean } = {}) => {
   const recorders = recorderPids().map((pid) => {
     const st = procStat(pid);
     const ticks = (st?.ticks ?? 0) - (markWorkerTicks.get(pid) ?? 0);
-    return { pid, cpuPercent: elapsedMs > 0 ? ((ticks / clkTck()) * 1000 * 100) / elapsedMs : 0, rss: st?.rss ?? 0 };
+    return { pid, cpuPercent: elapsedMs > 0 ? ((ticks / clkTck()) * 1000 * 100) / elapsedMs : 0, rss: st?.rss ?? 0, pss: pss(pid) };
   });
   return {
     recorders,

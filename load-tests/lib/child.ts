@@ -15,7 +15,7 @@ export interface ServerStats {
   external: number;
   workers: Array<{ pid: number; cpuPercent: number; rss: number }>;
   /** FFmpeg recorders (children reading an SDP). */
-  recorders: Array<{ pid: number; cpuPercent: number; rss: number }>;
+  recorders: Array<{ pid: number; cpuPercent: number; rss: number; pss: number }>;
 }
 
 export interface ServerHandle {

@@ -8,6 +8,7 @@ interface Measure {
   recorders: number;
   cpuPerSession: number;
   rssPerSessionMiB: number;
+  pssPerSessionMiB: number;
   workerCpu: number;
   nodeCpu: number;
 }
@@ -25,10 +26,11 @@ async function measure(ctx: PartContext, kind: 'ours' | 'bare', sessions: number
       recorders: s.recorders.length,
       cpuPerSession: s.recorders.reduce((a, r) => a + r.cpuPercent, 0) / sessions,
       rssPerSessionMiB: s.recorders.reduce((a, r) => a + r.rss, 0) / sessions / 2 ** 20,
+      pssPerSessionMiB: s.recorders.reduce((a, r) => a + r.pss, 0) / sessions / 2 ** 20,
       workerCpu: s.workers.reduce((a, w) => a + w.cpuPercent, 0),
       nodeCpu: s.cpuPercent,
     };
-    ctx.log(`  ${kind}: ${sessions} sessions, ${m.recorders} FFmpeg recorders, ${m.cpuPerSession.toFixed(1)} % CPU and ${m.rssPerSessionMiB.toFixed(1)} MiB per session`);
+    ctx.log(`  ${kind}: ${sessions} sessions, ${m.recorders} FFmpeg recorders, ${m.cpuPerSession.toFixed(1)} % CPU and ${m.rssPerSessionMiB.toFixed(1)} MiB RSS (${m.pssPerSessionMiB.toFixed(1)} MiB PSS) per session`);
     await server.call('recording:stop');
     return m;
   } finally {
@@ -54,6 +56,7 @@ export const recordingPart: Part = async (ctx) => {
   const b = (value: number) => ({ scenario: 'bare FFmpeg stream copy, one per session', value });
   rows.push(row({ scenario, metric: 'recorder CPU per session', unit: '% core', value: ours.cpuPerSession, baseline: b(bare.cpuPerSession), better: 'lower' }));
   rows.push(row({ scenario, metric: 'recorder RSS per session', unit: 'MiB', value: ours.rssPerSessionMiB, baseline: b(bare.rssPerSessionMiB), better: 'lower' }));
+  rows.push(row({ scenario, metric: 'recorder PSS per session (shared pages split)', unit: 'MiB', value: ours.pssPerSessionMiB, baseline: b(bare.pssPerSessionMiB), better: 'lower' }));
   rows.push(row({ scenario, metric: 'recorder processes per session', unit: 'processes', value: ours.recorders / sessions, baseline: b(bare.recorders / sessions), better: 'lower' }));
   return { part: 'recording', rows, observations: { ours, bare }, errors };
 };
