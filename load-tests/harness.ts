@@ -67,6 +67,13 @@ async function deleteRedisPrefix(prefix: string): Promise<void> {
 
 /** Statements run through the Db (outside transactions): count and total time per SQL text. */
 export const queryCounts = new Map<string, { count: number; ms: number }>();
+/** Every statement sent to PostgreSQL by this process (transactions included). */
+export const statements = { count: 0 };
+const clientQuery = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  statements.count++;
+  return (clientQuery as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof pg.Client.prototype.query;
 function countQueries(db: Db): void {
   for (const method of ['query', 'one', 'execute'] as const) {
     const original = db[method].bind(db) as (sql: string, params?: unknown[]) => Promise<unknown>;

@@ -14,7 +14,7 @@ import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Server } from 'socket.io';
-import { queryCounts, startBenchServer, type BenchServer } from './harness.ts';
+import { queryCounts, startBenchServer, statements, type BenchServer } from './harness.ts';
 import { hashPassword } from '../src/auth/index.ts';
 import { roomsOf } from '../src/rooms/plugin.ts';
 import * as mediasoup from 'mediasoup';
@@ -329,6 +329,7 @@ handlers.calendarSessions = async (args: { count: number }) => {
 };
 
 /** Statements counted since the last call (BENCH_COUNT_QUERIES=1), most time first. */
+handlers.statements = () => statements.count;
 handlers.queries = () => {
   const out = [...queryCounts.entries()].map(([sql, v]) => ({ sql, count: v.count, ms: Math.round(v.ms) })).sort((a, b) => b.ms - a.ms);
   queryCounts.clear();

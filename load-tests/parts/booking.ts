@@ -109,12 +109,14 @@ export const bookingPart: Part = async (ctx) => {
       m.students.slice(0, perMentor).forEach((s, i) => jobs.push({ token: s.token, startsAt: slots[i]! }));
     }
     await server.mark();
+    const st0 = await server.call<number>('statements');
     const d0 = performance.now();
     const spread = await pool(jobs, concurrency, (j) => book(server.url, j.token, j.startsAt, projectId));
     const spreadS = (performance.now() - d0) / 1000;
     const spreadStats = await server.stats();
+    const statementsPerBooking = ((await server.call<number>('statements')) - st0) / jobs.length;
     const spreadWins = spread.filter((o) => o.status === 201).length;
-    ctx.log(`  ${jobs.length} bookings of distinct slots: ${JSON.stringify(counts(spread))} in ${spreadS.toFixed(1)} s, server CPU ${spreadStats.cpuPercent.toFixed(0)} %, ELU ${spreadStats.elu.toFixed(2)}`);
+    ctx.log(`  ${jobs.length} bookings of distinct slots: ${JSON.stringify(counts(spread))} in ${spreadS.toFixed(1)} s, ${statementsPerBooking.toFixed(1)} SQL statements per booking, server CPU ${spreadStats.cpuPercent.toFixed(0)} %, ELU ${spreadStats.elu.toFixed(2)}`);
     if (spreadWins !== jobs.length) errors.push(`distinct slots: ${spreadWins}/${jobs.length} succeeded (${JSON.stringify(counts(spread))})`);
 
     // Baseline: the exclusion constraint alone.
@@ -153,7 +155,7 @@ export const bookingPart: Part = async (ctx) => {
     rows.push(row({ scenario: many, metric: 'latency p50', unit: 'ms', value: s.p50, baseline: b(bs.p50), better: 'lower' }));
     rows.push(row({ scenario: many, metric: 'latency p99', unit: 'ms', value: s.p99, baseline: b(bs.p99), better: 'lower' }));
     observations.contention = { outcomes: counts(race), serverCpuPercent: Math.round(raceStats.cpuPercent), eventLoopUtilization: Number(raceStats.elu.toFixed(2)), baselineOutcomes: counts(baseRace) };
-    observations.distinct = { outcomes: counts(spread), serverCpuPercent: Math.round(spreadStats.cpuPercent), eventLoopUtilization: Number(spreadStats.elu.toFixed(2)) };
+    observations.distinct = { statementsPerBooking, outcomes: counts(spread), serverCpuPercent: Math.round(spreadStats.cpuPercent), eventLoopUtilization: Number(spreadStats.elu.toFixed(2)) };
   } finally {
     await raw.end();
     await server.close();

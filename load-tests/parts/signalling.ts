@@ -32,6 +32,7 @@ export interface RunFigures {
   memAfter: ServerStats;
   chatter: ServerStats;
   rampS: number;
+  statementsPerClient: number;
 }
 
 /** A valid DTLS fingerprint shape (mediasoup checks the form; no handshake happens without ICE). */
@@ -95,6 +96,7 @@ export async function run(ctx: PartContext, server: ServerHandle, label: string,
   const members = rooms.flatMap((r) => r.members.map((m) => ({ ...m, sessionId: r.sessionId })));
   await server.mark();
   const memBefore = await server.stats(true);
+  const statements0 = await server.call<number>('statements').catch(() => 0);
   const t0 = performance.now();
   let ssrc = 1000;
   await pool(members, opts.concurrency, async (m) => {
@@ -125,8 +127,9 @@ export async function run(ctx: PartContext, server: ServerHandle, label: string,
     handshakeMs.push(performance.now() - start);
   });
   const rampS = (performance.now() - t0) / 1000;
+  const statementsPerClient = ((await server.call<number>('statements').catch(() => 0)) - statements0) / Math.max(1, members.length);
   if (process.env.BENCH_COUNT_QUERIES) ctx.log(`  queries during the ramp: ${JSON.stringify((await server.call<unknown[]>('queries').catch(() => [])).slice(0, 12), null, 1)}`);
-  ctx.log(`  ${label}: ${clients.length}/${members.length} clients connected, ${handshakeMs.length} through the handshake in ${rampS.toFixed(1)} s, ${errors.length} errors`);
+  ctx.log(`  ${label}: ${clients.length}/${members.length} clients connected, ${handshakeMs.length} through the handshake in ${rampS.toFixed(1)} s, ${errors.length} errors${statementsPerClient ? `, ${statementsPerClient.toFixed(1)} SQL statements per client` : ''}`);
   const memAfter = await server.stats(true);
 
   // Steady chatter: mute/unmute (pauseProducer/resumeProducer), each broadcast to the room.
@@ -151,7 +154,7 @@ export async function run(ctx: PartContext, server: ServerHandle, label: string,
   if (process.env.BENCH_COUNT_QUERIES) ctx.log(`  queries during chatter: ${JSON.stringify((await server.call<unknown[]>('queries').catch(() => [])).slice(0, 12), null, 1)}`);
   ctx.log(`  ${label}: chatter ${ackMs.length} acks in ${opts.chatterS} s, server CPU ${chatter.cpuPercent.toFixed(0)} %, ELU ${chatter.elu.toFixed(2)}`);
   for (const c of clients) c.socket.close();
-  return { clients: clients.length, connectMs, joinMs, handshakeMs, ackMs, errors, pushes, memBefore, memAfter, chatter, rampS };
+  return { clients: clients.length, connectMs, joinMs, handshakeMs, ackMs, errors, pushes, memBefore, memAfter, chatter, rampS, statementsPerClient };
 }
 
 function errorSummary(errors: string[]): Record<string, number> {
@@ -227,6 +230,7 @@ export const signallingPart: Part = async (ctx) => {
     sizes: sizes.length,
     clients: ours.clients,
     pushesReceived: ours.pushes,
+    sqlStatementsPerClientDuringRamp: Number(ours.statementsPerClient.toFixed(1)),
     rampServerCpuPercent: Math.round(ours.memAfter.cpuPercent),
     rampEventLoopUtilization: Number(ours.memAfter.elu.toFixed(2)),
     chatterServerCpuPercent: Math.round(ours.chatter.cpuPercent),
