@@ -102,6 +102,19 @@ t.test('scheduling over HTTP', async (t) => {
     t.equal(notOffered.body.code, 'slot_not_offered');
   });
 
+  t.test('a search starting off the grid offers the same slots booking accepts', async (t) => {
+    // From 08:08:35.705Z on a Tuesday (09:08 Paris, inside the 09:00-12:00 window).
+    const res = await api(url, 'GET', slotsPath('2026-03-10T08:08:35.705Z', '2026-03-10T12:00:00Z'), student);
+    t.equal(res.status, 200);
+    const starts: string[] = res.body.slots.map((s: { startsAt: string }) => s.startsAt);
+    t.ok(starts.length > 0);
+    t.equal(starts[0], '2026-03-10T08:15:00.000Z', 'the first slot is on the window grid, after the range start');
+    t.ok(starts.every((iso) => Date.parse(iso) % (15 * 60_000) === 0), 'every slot is on the quarter-hour grid');
+    const booked = await book(otherStudent, starts[0]!);
+    t.equal(booked.status, 201, 'the offered slot can be booked');
+    t.equal((await api(url, 'POST', `/sessions/${booked.body.id}/cancel`, otherStudent, { reason: 'test' })).status, 200);
+  });
+
   t.test('time off removes slots; a backwards interval is refused', async (t) => {
     const path = `/hosts/${demo.mentor.id}/time-off`;
     const backwards = await api(url, 'POST', path, mentor, { startsAt: '2026-03-10T09:00:00Z', endsAt: '2026-03-10T08:00:00Z' });

@@ -99,6 +99,17 @@ interface Party {
  * session_participants_no_overlap (002_sessions.sql) refuses any overlapping
  * busy row of one person, whatever raced; SQLSTATE 23P01 becomes a 409.
  */
+/**
+ * Slots step from each availability window's start, so the windows must not be
+ * cut at an arbitrary instant (a search "from 08:08:35" would otherwise offer
+ * 08:08:35, which booking then refuses). Search and booking both cut them at
+ * UTC midnights a day beyond what they look at: the same grid whatever the
+ * range asked.
+ */
+function gridSpan(fromMs: number, toMs: number): { from: Date; to: Date } {
+  return { from: new Date(Math.floor(fromMs / DAY) * DAY - DAY), to: new Date(Math.ceil(toMs / DAY) * DAY + DAY) };
+}
+
 export class SchedulingService {
   readonly #db: Db;
   readonly #config: SchedulingConfig;
@@ -248,7 +259,8 @@ export class SchedulingService {
   }
 
   async #search(hosts: UserBrief[], others: string[], range: { from: Date; to: Date }, durationMinutes: number, viewerZone: string): Promise<SlotSearchResult> {
-    const panel = await this.#panelWindows(this.#db, hosts, range.from, range.to);
+    const span = gridSpan(range.from.getTime(), range.to.getTime());
+    const panel = await this.#panelWindows(this.#db, hosts, span.from, span.to);
     const pad = (panel.bufferMinutes + durationMinutes) * MINUTE;
     const around = { from: new Date(range.from.getTime() - pad), to: new Date(range.to.getTime() + pad) };
     const hostIds = hosts.map((h) => h.id);
@@ -260,7 +272,7 @@ export class SchedulingService {
       bufferMinutes: panel.bufferMinutes,
       earliestStart: panel.earliestStart,
       latestStart: panel.latestStart,
-    });
+    }).filter((s) => s.start >= range.from.getTime() && s.end <= range.to.getTime());
     return {
       hostIds,
       durationMinutes,
@@ -333,8 +345,7 @@ export class SchedulingService {
   // ---------------------------------------------------------------- booking
 
   async #assertOffered(hosts: UserBrief[], start: number, durationMinutes: number): Promise<void> {
-    const from = new Date(start - DAY);
-    const to = new Date(start + DAY);
+    const { from, to } = gridSpan(start, start + durationMinutes * MINUTE);
     const panel = await this.#panelWindows(this.#db, hosts, from, to);
     const offered = isSlotOffered(panel.windows, start, {
       durationMinutes,
