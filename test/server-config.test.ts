@@ -24,6 +24,7 @@ t.test('a wrong value stops with a message naming the variable', async (t) => {
     [{ JWT_SECRET: 'short' }, /JWT_SECRET must be at least 32 characters/],
     [{ REMINDER_OFFSETS_MINUTES: '15,soon' }, /REMINDER_OFFSETS_MINUTES must be a comma-separated list/],
     [{ MEDIASOUP_WORKERS: '-1' }, /MEDIASOUP_WORKERS must be >= 0/],
+    [{ DATABASE_POOL_SIZE: '0' }, /DATABASE_POOL_SIZE must be >= 1/],
   ];
   for (const [env, message] of cases) {
     t.throws(() => loadConfig({ ...base, ...env }), message);

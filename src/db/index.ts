@@ -11,8 +11,10 @@ export interface DbConfig {
   databaseUrl: string | undefined;
   /** Where PGlite keeps its files; undefined keeps it in memory. */
   pgliteDir: string | undefined;
+  /** Connections in the pg pool (PostgreSQL only). */
+  poolSize?: number;
 }
 
 export async function openDb(config: DbConfig): Promise<Db> {
-  return config.databaseUrl ? createPostgresDb(config.databaseUrl) : createPgliteDb(config.pgliteDir);
+  return config.databaseUrl ? createPostgresDb(config.databaseUrl, { max: config.poolSize }) : createPgliteDb(config.pgliteDir);
 }

@@ -18,6 +18,8 @@ export interface AppConfig {
   dataDir: string;
   /** postgres://… ; undefined = embedded PGlite under dataDir/pglite. */
   databaseUrl: string | undefined;
+  /** Connections in the PostgreSQL pool (20: measured in load-tests, see BENCHMARKS.md). */
+  databasePoolSize: number;
   /** redis://… ; undefined = 127.0.0.1:6379 if it answers, else a private redis-server. */
   redisUrl: string | undefined;
   /** Prefix of every Redis key the server writes (BullMQ queues, Socket.IO streams, room directory). */
@@ -65,6 +67,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     dataDir,
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, { min: 1, max: 500 }),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix: str(env, 'REDIS_PREFIX', 'ml'),
     jwtSecret: jwtSecretFrom(env, nodeEnv, dataDir),

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const log = pino({ level: config.logLevel });
 
   const redis = await resolveRedis(config.redisUrl, config.dataDir, log);
-  const db = await openDb({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, 'pglite') });
+  const db = await openDb({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, 'pglite'), poolSize: config.databasePoolSize });
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
 
