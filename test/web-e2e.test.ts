@@ -120,7 +120,7 @@ t.test('student and mentor meet in Chromium: video both ways, screen share, live
   // One screen share at a time in a room: the mentor's attempt is refused with a clear message.
   await mentor.page.locator('#toggle-screen').click();
   await mentor.page.locator('#room-alert:not([hidden])').waitFor();
-  t.match(await mentor.page.locator('#room-alert').textContent(), /Le partage d'écran n'a pas démarré/);
+  t.match(await mentor.page.locator('#room-alert').textContent(), /Le partage d'écran n'a pas démarré : Quelqu'un partage déjà son écran\./, 'in the viewer’s language');
   t.equal(await mentor.page.locator('#toggle-screen').getAttribute('aria-pressed'), 'false', 'the mentor is not sharing');
 
   // The student agrees to recording, the mentor starts it: both pages show the indicator.

@@ -305,7 +305,9 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
       'aria-pressed': 'false',
       onclick: () => {
         const sharing = !!client.localTrack('screen');
-        (sharing ? client.stopSource('screen') : client.startScreen()).catch((err: Error) => showAlert(t('room.screenFailed', { message: err.message })));
+        (sharing ? client.stopSource('screen') : client.startScreen()).catch((err: Error) =>
+          showAlert(t('room.screenFailed', { message: err instanceof RequestError && err.code === 'screen_share_busy' ? t('error.screen_share_busy') : err.message })),
+        );
       },
     },
     t('room.screen.start'),
