@@ -296,6 +296,16 @@ t.test('attendance of a session, no-shows, finalize, corrections, CSV', async (t
       headers: { authorization: `Bearer ${coordinator}` },
     });
     t.same(parse(await empty.text()), [[...CSV_COLUMNS]]);
+
+    // A cohort: the students whose enrollment started in a given month.
+    const started = (await db.one<{ startedAt: Date }>('SELECT started_at AS "startedAt" FROM enrollments WHERE id = $1', [demo.enrollmentId]))!.startedAt;
+    const month = started.toISOString().slice(0, 7);
+    const other = new Date(Date.UTC(started.getUTCFullYear() - 1, started.getUTCMonth(), 1)).toISOString().slice(0, 7);
+    const csvOf = async (cohort: string) =>
+      (await fetch(`${url}/attendance/export.csv?${query}&cohort=${cohort}`, { headers: { authorization: `Bearer ${coordinator}` } })).text();
+    t.equal(await csvOf(month), text, "the demo student's intake month holds every row");
+    t.same(parse(await csvOf(other)), [[...CSV_COLUMNS]], 'another intake holds none');
+    t.equal((await api(url, 'GET', `/attendance/export.csv?${query}&cohort=2026-13`, coordinator)).status, 400);
   });
 });
 

@@ -53,6 +53,8 @@ export interface ExportQuery {
   pathId: string;
   from: Date;
   to: Date;
+  /** A cohort: only students whose enrollment started in [start, end) (an intake month). */
+  cohort?: { start: Date; end: Date };
 }
 
 interface ExportSessionRow {
@@ -91,9 +93,10 @@ export async function* exportAttendanceCsv(db: Queryable, service: AttendanceSer
          LEFT JOIN projects pr ON pr.id = s.project_id
         WHERE e.path_id = $1 AND s.starts_at >= $2 AND s.starts_at < $3 AND s.status <> 'cancelled'
           AND ($4::timestamptz IS NULL OR (s.starts_at, s.id) > ($4::timestamptz, $5::uuid))
+          AND ($7::timestamptz IS NULL OR (e.started_at >= $7::timestamptz AND e.started_at < $8::timestamptz))
         ORDER BY s.starts_at, s.id
         LIMIT $6`,
-      [query.pathId, query.from, query.to, after?.startsAt ?? null, after?.id ?? null, pageSize],
+      [query.pathId, query.from, query.to, after?.startsAt ?? null, after?.id ?? null, pageSize, query.cohort?.start ?? null, query.cohort?.end ?? null],
     );
     if (page.length === 0) return;
     const attendance = await service.sessionsAttendance(page);

@@ -173,9 +173,10 @@ export const attendanceRoutes: FastifyPluginAsyncTypebox<{ service: AttendanceSe
       config: { access: ['coordinator'] },
       schema: {
         tags: ['attendance'],
-        summary: "CSV of a path's attendance over a date range, for auditors (streamed)",
-        description: 'One row per session and participant, sessions starting in [from, to), cancelled sessions left out. Times UTC, durations in seconds.',
-        querystring: Type.Object({ pathId: Uuid, from: IsoDateTime, to: IsoDateTime }),
+        summary: "CSV of a path's (or one cohort's) attendance over a date range, for auditors (streamed)",
+        description:
+          'One row per session and participant, sessions starting in [from, to), cancelled sessions left out. `cohort=YYYY-MM` keeps the students whose enrollment started that month (UTC), the intake they belong to. Times UTC, durations in seconds.',
+        querystring: Type.Object({ pathId: Uuid, from: IsoDateTime, to: IsoDateTime, cohort: Type.Optional(Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])$' })) }),
         produces: ['text/csv'],
       },
     },
@@ -184,11 +185,20 @@ export const attendanceRoutes: FastifyPluginAsyncTypebox<{ service: AttendanceSe
       const to = new Date(request.query.to);
       if (!(from < to)) throw invalid('invalid_range', '`from` must be before `to`');
       const path = await getPath(db, request.query.pathId);
-      const stream = Readable.from(exportAttendanceCsv(db, service, { pathId: path.id, from, to }));
+      const cohort = request.query.cohort;
+      const cohortStart = cohort ? new Date(`${cohort}-01T00:00:00Z`) : undefined;
+      const stream = Readable.from(
+        exportAttendanceCsv(db, service, {
+          pathId: path.id,
+          from,
+          to,
+          ...(cohortStart ? { cohort: { start: cohortStart, end: new Date(Date.UTC(cohortStart.getUTCFullYear(), cohortStart.getUTCMonth() + 1, 1)) } } : {}),
+        }),
+      );
       stream.on('error', (err) => request.log.error({ err }, 'attendance export failed mid-stream'));
       return reply
         .header('content-type', 'text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="attendance-${path.slug}-${request.query.from.slice(0, 10)}-${request.query.to.slice(0, 10)}.csv"`)
+        .header('content-disposition', `attachment; filename="attendance-${path.slug}${cohort ? `-cohort-${cohort}` : ''}-${request.query.from.slice(0, 10)}-${request.query.to.slice(0, 10)}.csv"`)
         .header('cache-control', 'no-store')
         .send(stream);
     },
