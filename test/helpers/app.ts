@@ -21,6 +21,8 @@ export interface TestApp {
   /** http://127.0.0.1:PORT */
   url: string;
   db: Db;
+  /** postgres:// URL of this file's database (undefined on PGlite), e.g. for a second server process. */
+  dbUrl: string | undefined;
   config: AppConfig;
   demo: DemoSchool;
   /** Logs in and returns an access token. */
@@ -43,7 +45,7 @@ export interface TestAppOptions {
  * and cleaned at teardown.
  */
 export async function startTestApp(t: Teardown, options: TestAppOptions = {}): Promise<TestApp> {
-  const { db } = await createTestDb(t, options.store ?? 'pg');
+  const { db, url: dbUrl } = await createTestDb(t, options.store ?? 'pg');
   const prefix = `t${randomBytes(4).toString('hex')}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'ml-data-'));
   const config = loadConfig({
@@ -80,6 +82,7 @@ export async function startTestApp(t: Teardown, options: TestAppOptions = {}): P
     app,
     url,
     db,
+    dbUrl,
     config,
     demo: demo as DemoSchool,
     async login(who) {
