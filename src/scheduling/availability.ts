@@ -271,7 +271,13 @@ export interface RenderedSlot {
   local: { timeZone: string; startsAt: string; endsAt: string; label: string };
 }
 
-export function renderInterval(i: Interval, viewerZone: string): RenderedSlot {
+/**
+ * The straightforward rendering with luxon: a DateTime per instant in the
+ * viewer's zone (each one asks `Intl` for the zone's offset, and the label's
+ * `ZZZZ` builds a new `Intl.DateTimeFormat`). It defines the output;
+ * `renderInterval` gives the same bytes faster and falls back to this.
+ */
+export function renderIntervalWithLuxon(i: Interval, viewerZone: string): RenderedSlot {
   const s = DateTime.fromMillis(i.start, { zone: viewerZone });
   const e = DateTime.fromMillis(i.end, { zone: viewerZone });
   return {
@@ -282,6 +288,129 @@ export function renderInterval(i: Interval, viewerZone: string): RenderedSlot {
       startsAt: s.toISO({ suppressMilliseconds: true })!,
       endsAt: e.toISO({ suppressMilliseconds: true })!,
       label: `${s.toFormat('ccc d LLL yyyy, HH:mm')}–${e.toFormat('HH:mm')} (${s.toFormat('ZZZZ')})`,
+    },
+  };
+}
+
+/*
+ * Fast rendering (a slot search renders hundreds of slots in several zones).
+ * A zone's offset and its abbreviation only change at transitions, so they are
+ * looked up once per zone and hour (epoch-aligned) and kept: luxon is asked at
+ * the first and the last millisecond of the hour, and when both answers agree
+ * the whole hour uses them (no IANA zone has two transitions within one hour).
+ * An hour containing a transition is not cached: instants in it are rendered
+ * by luxon itself. The wall-clock fields then come from `instant + offset`
+ * read as UTC (what luxon does internally), the ISO string is assembled the
+ * way luxon's `toISO` does, and the locale-dependent pieces of the label
+ * (weekday and month names, digits of HH:mm) come from luxon once per day and
+ * per minute of day. Zones luxon does not treat as IANA zones ("UTC", fixed
+ * offsets) need no Intl look-up and go through luxon directly.
+ * The caches assume luxon's Settings (default locale) do not change at run time.
+ */
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const CACHE_LIMIT = 20_000;
+
+interface ZoneHour {
+  offset: number;
+  name: string;
+}
+
+/** Zone name → (hour start → offset and abbreviation, or null when the hour holds a transition). */
+const zoneHours = new Map<string, Map<number, ZoneHour | null>>();
+/** Zone name → does luxon treat it as an IANA zone (the only kind cached)? */
+const ianaZones = new Map<string, boolean>();
+/** Wall-clock day (ms of its UTC-read midnight) → "ccc d LLL yyyy". */
+const dayLabels = new Map<number, string>();
+/** Minute of day → "HH:mm". */
+const minuteLabels: Array<string | undefined> = [];
+
+function isCachedZone(zone: string): boolean {
+  let known = ianaZones.get(zone);
+  if (known === undefined) {
+    const dt = DateTime.fromMillis(0, { zone });
+    known = dt.isValid && dt.zone instanceof IANAZone;
+    if (ianaZones.size >= CACHE_LIMIT) ianaZones.clear();
+    ianaZones.set(zone, known);
+  }
+  return known;
+}
+
+function zoneHour(zone: string, instant: number): ZoneHour | null {
+  let hours = zoneHours.get(zone);
+  if (!hours) {
+    if (zoneHours.size >= 1_000) zoneHours.clear();
+    hours = new Map();
+    zoneHours.set(zone, hours);
+  }
+  const hour = Math.floor(instant / HOUR) * HOUR;
+  let info = hours.get(hour);
+  if (info === undefined) {
+    const first = DateTime.fromMillis(hour, { zone });
+    const last = DateTime.fromMillis(hour + HOUR - 1, { zone });
+    const name = first.toFormat('ZZZZ');
+    info = first.offset === last.offset && name === last.toFormat('ZZZZ') ? { offset: first.offset, name } : null;
+    if (hours.size >= CACHE_LIMIT) hours.clear();
+    hours.set(hour, info);
+  }
+  return info;
+}
+
+function dayLabel(wallDay: number): string {
+  let label = dayLabels.get(wallDay);
+  if (label === undefined) {
+    label = DateTime.fromMillis(wallDay, { zone: 'utc' }).toFormat('ccc d LLL yyyy');
+    if (dayLabels.size >= CACHE_LIMIT) dayLabels.clear();
+    dayLabels.set(wallDay, label);
+  }
+  return label;
+}
+
+function minuteLabel(minuteOfDay: number): string {
+  let label = minuteLabels[minuteOfDay];
+  if (label === undefined) {
+    label = DateTime.fromMillis(minuteOfDay * MINUTE, { zone: 'utc' }).toFormat('HH:mm');
+    minuteLabels[minuteOfDay] = label;
+  }
+  return label;
+}
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+/** luxon's `toISO({ suppressMilliseconds: true })` for an IANA zone (whose offset is never rendered "Z"). */
+function isoLocal(wall: Date, offset: number): string {
+  const ms = wall.getUTCMilliseconds();
+  const o = offset < 0 ? -offset : offset;
+  return (
+    `${String(wall.getUTCFullYear()).padStart(4, '0')}-${pad2(wall.getUTCMonth() + 1)}-${pad2(wall.getUTCDate())}` +
+    `T${pad2(wall.getUTCHours())}:${pad2(wall.getUTCMinutes())}:${pad2(wall.getUTCSeconds())}` +
+    (ms !== 0 ? `.${String(ms).padStart(3, '0')}` : '') +
+    `${offset < 0 ? '-' : '+'}${pad2(Math.trunc(o / 60))}:${pad2(Math.trunc(o % 60))}`
+  );
+}
+
+/** The slot in UTC and in the viewer's zone (same bytes as `renderIntervalWithLuxon`). */
+export function renderInterval(i: Interval, viewerZone: string): RenderedSlot {
+  if (!isCachedZone(viewerZone)) return renderIntervalWithLuxon(i, viewerZone);
+  const zs = zoneHour(viewerZone, i.start);
+  const ze = zoneHour(viewerZone, i.end);
+  if (!zs || !ze) return renderIntervalWithLuxon(i, viewerZone);
+  const s = new Date(i.start + zs.offset * MINUTE);
+  const e = new Date(i.end + ze.offset * MINUTE);
+  const sYear = s.getUTCFullYear();
+  const eYear = e.getUTCFullYear();
+  if (sYear < 0 || sYear > 9999 || eYear < 0 || eYear > 9999) return renderIntervalWithLuxon(i, viewerZone);
+  const sWall = s.getTime();
+  const sDay = Math.floor(sWall / DAY) * DAY;
+  const eMinute = Math.floor((e.getTime() - Math.floor(e.getTime() / DAY) * DAY) / MINUTE);
+  return {
+    startsAt: new Date(i.start).toISOString(),
+    endsAt: new Date(i.end).toISOString(),
+    local: {
+      timeZone: viewerZone,
+      startsAt: isoLocal(s, zs.offset),
+      endsAt: isoLocal(e, ze.offset),
+      label: `${dayLabel(sDay)}, ${minuteLabel(Math.floor((sWall - sDay) / MINUTE))}–${minuteLabel(eMinute)} (${zs.name})`,
     },
   };
 }
