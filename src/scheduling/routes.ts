@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ROLES } from '../auth/index.ts';
 import { notFound } from '../shared/errors.ts';
 import { IsoDateTime, Uuid } from '../shared/schemas.ts';
-import { etagOf, feedToken, matchesEtag, renderCalendar, rotateFeedToken, userOfToken } from './calendar.ts';
+import { etagOf, feedEtag, feedState, feedToken, matchesEtag, renderCalendar, rotateFeedToken } from './calendar.ts';
 import { listNotifications, markRead } from './notifications.ts';
 import type { SchedulingService, Viewer } from './service.ts';
 import { sessionDetail, sessionsForUser, type SessionChange } from './sessions.ts';
@@ -331,14 +331,19 @@ export const schedulingRoutes: FastifyPluginAsyncTypebox<{ service: SchedulingSe
     },
     async (request, reply) => {
       const m = /^(.+)\.ics$/.exec(request.params.file);
-      const user = m ? await userOfToken(db, m[1]!) : undefined;
-      if (!user) throw notFound('feed_not_found', 'No such calendar feed');
       const now = app.clock.now().getTime();
-      const sessions = await sessionsForUser(db, user.id, new Date(now - 30 * 86_400_000), new Date(now + app.config.scheduling.bookingHorizonDays * 86_400_000), true);
-      const body = renderCalendar(`Mentor Live: ${user.name}`, sessions, (id) => service.joinUrl(id));
-      const etag = etagOf(body);
+      const horizonDays = app.config.scheduling.bookingHorizonDays;
+      const window = { from: new Date(now - 30 * 86_400_000), to: new Date(now + horizonDays * 86_400_000) };
+      // The ETag comes from the data (one query), so a 304 renders nothing. It is read
+      // BEFORE the rows: a change in between yields a newer body under an older ETag
+      // (the next request gets a 200 again), never an older body under a newer ETag.
+      const state = m ? await feedState(db, m[1]!, window) : undefined;
+      if (!state) throw notFound('feed_not_found', 'No such calendar feed');
+      const etag = feedEtag({ token: m![1]!, state, day: new Date(now).toISOString().slice(0, 10), horizonDays, joinUrlOf: service.joinUrl('') });
       reply.header('etag', etag).header('cache-control', 'private, no-cache');
       if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
+      const sessions = await sessionsForUser(db, state.userId, window.from, window.to, true);
+      const body = renderCalendar(`Mentor Live: ${state.name}`, sessions, (id) => service.joinUrl(id));
       return reply.header('content-type', 'text/calendar; charset=utf-8').send(body);
     },
   );
