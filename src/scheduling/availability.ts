@@ -112,23 +112,24 @@ export function validateAvailability(a: Pick<Availability, 'timeZone' | 'weekly'
  */
 export function resolveWallTime(date: { year: number; month: number; day: number }, minuteOfDay: number, zone: string): number {
   const z = IANAZone.create(zone);
+  const offsetOf = (instant: number) => offsetAt(zone, z, instant);
   // The wall time read as if it were UTC; subtracting an offset gives a candidate instant.
   const wallAsUtc = Date.UTC(date.year, date.month - 1, date.day) + minuteOfDay * MINUTE;
   // At most one transition happens within a day either side (true of every IANA zone).
-  const before = z.offset(wallAsUtc - 36 * 60 * MINUTE);
-  const after = z.offset(wallAsUtc + 36 * 60 * MINUTE);
+  const before = offsetOf(wallAsUtc - 36 * 60 * MINUTE);
+  const after = offsetOf(wallAsUtc + 36 * 60 * MINUTE);
   const candidates = [...new Set([before, after])]
     .map((offset) => ({ offset, instant: wallAsUtc - offset * MINUTE }))
-    .filter((c) => z.offset(c.instant) === c.offset)
+    .filter((c) => offsetOf(c.instant) === c.offset)
     .map((c) => c.instant);
   if (candidates.length > 0) return Math.min(...candidates); // repeated hour: first occurrence
   // Inside a gap: the first instant whose offset is the new one (the end of the gap).
   let lo = wallAsUtc - Math.max(before, after) * MINUTE; // offset `before` here
   let hi = wallAsUtc - Math.min(before, after) * MINUTE; // offset `after` here
-  if (z.offset(lo) !== before) [lo, hi] = [hi, lo];
+  if (offsetOf(lo) !== before) [lo, hi] = [hi, lo];
   while (hi - lo > MINUTE) {
     const mid = lo + Math.floor((hi - lo) / 2 / MINUTE) * MINUTE;
-    if (z.offset(mid) === before) lo = mid;
+    if (offsetOf(mid) === before) lo = mid;
     else hi = mid;
   }
   // Transitions happen on whole minutes; `hi` is the first minute with the new offset.
@@ -299,7 +300,7 @@ export function renderIntervalWithLuxon(i: Interval, viewerZone: string): Render
  * the first and the last millisecond of the hour, and when both answers agree
  * the whole hour uses them (no IANA zone has two transitions within one hour).
  * An hour containing a transition is not cached: instants in it are rendered
- * by luxon itself. The wall-clock fields then come from `instant + offset`
+ * by luxon itself (and `resolveWallTime` asks luxon for their offsets). The wall-clock fields then come from `instant + offset`
  * read as UTC (what luxon does internally), the ISO string is assembled the
  * way luxon's `toISO` does, and the locale-dependent pieces of the label
  * (weekday and month names, digits of HH:mm) come from luxon once per day and
@@ -312,11 +313,13 @@ const DAY = 24 * HOUR;
 const CACHE_LIMIT = 20_000;
 
 interface ZoneHour {
+  hour: number;
   offset: number;
-  name: string;
+  /** The abbreviation (luxon's `ZZZZ`), looked up on first use; null when it changes within the hour. */
+  name?: string | null;
 }
 
-/** Zone name → (hour start → offset and abbreviation, or null when the hour holds a transition). */
+/** Zone name → (hour start → its offset, or null when the hour holds a transition). */
 const zoneHours = new Map<string, Map<number, ZoneHour | null>>();
 /** Zone name → does luxon treat it as an IANA zone (the only kind cached)? */
 const ianaZones = new Map<string, boolean>();
@@ -346,14 +349,27 @@ function zoneHour(zone: string, instant: number): ZoneHour | null {
   const hour = Math.floor(instant / HOUR) * HOUR;
   let info = hours.get(hour);
   if (info === undefined) {
-    const first = DateTime.fromMillis(hour, { zone });
-    const last = DateTime.fromMillis(hour + HOUR - 1, { zone });
-    const name = first.toFormat('ZZZZ');
-    info = first.offset === last.offset && name === last.toFormat('ZZZZ') ? { offset: first.offset, name } : null;
+    const z = IANAZone.create(zone);
+    const offset = z.offset(hour);
+    info = offset === z.offset(hour + HOUR - 1) ? { hour, offset } : null;
     if (hours.size >= CACHE_LIMIT) hours.clear();
     hours.set(hour, info);
   }
   return info;
+}
+
+function zoneName(zone: string, info: ZoneHour): string | null {
+  if (info.name === undefined) {
+    const name = DateTime.fromMillis(info.hour, { zone }).toFormat('ZZZZ');
+    info.name = name === DateTime.fromMillis(info.hour + HOUR - 1, { zone }).toFormat('ZZZZ') ? name : null;
+  }
+  return info.name;
+}
+
+/** `z.offset(instant)`, from the hour cache when the hour holds no transition (the same number). */
+function offsetAt(zone: string, z: IANAZone, instant: number): number {
+  const hour = isCachedZone(zone) ? zoneHour(zone, instant) : null;
+  return hour ? hour.offset : z.offset(instant);
 }
 
 function dayLabel(wallDay: number): string {
@@ -394,7 +410,8 @@ export function renderInterval(i: Interval, viewerZone: string): RenderedSlot {
   if (!isCachedZone(viewerZone)) return renderIntervalWithLuxon(i, viewerZone);
   const zs = zoneHour(viewerZone, i.start);
   const ze = zoneHour(viewerZone, i.end);
-  if (!zs || !ze) return renderIntervalWithLuxon(i, viewerZone);
+  const name = zs && ze ? zoneName(viewerZone, zs) : null;
+  if (!zs || !ze || name === null) return renderIntervalWithLuxon(i, viewerZone);
   const s = new Date(i.start + zs.offset * MINUTE);
   const e = new Date(i.end + ze.offset * MINUTE);
   const sYear = s.getUTCFullYear();
@@ -410,7 +427,7 @@ export function renderInterval(i: Interval, viewerZone: string): RenderedSlot {
       timeZone: viewerZone,
       startsAt: isoLocal(s, zs.offset),
       endsAt: isoLocal(e, ze.offset),
-      label: `${dayLabel(sDay)}, ${minuteLabel(Math.floor((sWall - sDay) / MINUTE))}–${minuteLabel(eMinute)} (${zs.name})`,
+      label: `${dayLabel(sDay)}, ${minuteLabel(Math.floor((sWall - sDay) / MINUTE))}–${minuteLabel(eMinute)} (${name})`,
     },
   };
 }
