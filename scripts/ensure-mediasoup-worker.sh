@@ -7,7 +7,10 @@
 # itself from the npm tarball's sources against Debian libraries
 # (scripts/build-mediasoup-worker.sh). The binary is cached outside the clone,
 # keyed by mediasoup version and build-script checksum, so CI and `npm start`
-# rebuild only when either changes (~4 minutes on 2 cores).
+# rebuild only when either changes (~5-6 minutes on 2 cores). The build links a
+# libsrtp2 built on OpenSSL from Debian's source package (~1.5x the SRTP
+# capacity of Debian's NSS build) and falls back to the system libsrtp2 when it
+# cannot fetch that source; the line "[mediasoup] libsrtp2: …" says which.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,20 +27,29 @@ if [ ! -x "$CACHE_DIR/mediasoup-worker" ]; then
     echo "[mediasoup] the offline build is for mediasoup 3.19.3, found $MS_VERSION" >&2
     exit 1
   fi
-  echo "[mediasoup] building mediasoup-worker $MS_VERSION into $CACHE_DIR (about 4 minutes on 2 cores)"
+  echo "[mediasoup] building mediasoup-worker $MS_VERSION into $CACHE_DIR (about 5-6 minutes on 2 cores)"
   mkdir -p "$CACHE_DIR"
   WORKDIR="$CACHE_DIR/work" bash scripts/build-mediasoup-worker.sh > "$CACHE_DIR/build.log" 2>&1 || {
     tail -40 "$CACHE_DIR/build.log" >&2
     echo "[mediasoup] worker build failed; full log: $CACHE_DIR/build.log" >&2
     exit 1
   }
+  cp "$CACHE_DIR/work/srtp-backend" "$CACHE_DIR/srtp-backend" 2>/dev/null || true
+  grep -F 'WARNING' "$CACHE_DIR/build.log" >&2 || true
   cp "$CACHE_DIR/work/mediasoup-worker" "$CACHE_DIR/mediasoup-worker.tmp"
   mv "$CACHE_DIR/mediasoup-worker.tmp" "$CACHE_DIR/mediasoup-worker"
-  rm -rf "$CACHE_DIR/work/src" "$CACHE_DIR/work/build"
+  rm -rf "$CACHE_DIR/work/src" "$CACHE_DIR/work/build" "$CACHE_DIR/work/libsrtp2-src/src"
 fi
 
 if ! cmp -s "$CACHE_DIR/mediasoup-worker" "$TARGET" 2>/dev/null; then
   mkdir -p "$(dirname "$TARGET")"
-  cp "$CACHE_DIR/mediasoup-worker" "$TARGET"
+  # Copy then rename: overwriting a worker binary that is running fails (ETXTBSY).
+  cp "$CACHE_DIR/mediasoup-worker" "$TARGET.tmp"
+  mv -f "$TARGET.tmp" "$TARGET"
   echo "[mediasoup] worker ready: $TARGET"
+  case "$(cat "$CACHE_DIR/srtp-backend" 2>/dev/null)" in
+    openssl) echo "[mediasoup] libsrtp2: built on OpenSSL, linked statically" ;;
+    system-nss) echo "[mediasoup] libsrtp2: FALLBACK to Debian's libsrtp2 (NSS, ~1.5x less SRTP capacity);" \
+      "delete $CACHE_DIR and rerun to retry (build log: $CACHE_DIR/build.log)" >&2 ;;
+  esac
 fi
