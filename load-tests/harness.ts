@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { buildApp } from '../src/server/app.ts';
 import { loadConfig, type AppConfig } from '../src/server/config.ts';
@@ -12,6 +11,7 @@ import { seedDemoExtras } from '../src/server/demo.ts';
 import { migrate, openDb, type Db } from '../src/db/index.ts';
 import { createPostgresDb } from '../src/db/postgres.ts';
 import type { Env } from '../src/shared/env.ts';
+import { deleteRedisPrefix } from '../test/helpers/app.ts';
 
 export const benchRedisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const benchAdminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -52,17 +52,6 @@ export async function createBenchDb(): Promise<{ db: Db; url: string; drop(): Pr
       await cleanup.end();
     },
   };
-}
-
-async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(benchRedisUrl);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-  await redis.quit();
 }
 
 /** Statements run through the Db (outside transactions): count and total time per SQL text. */
@@ -134,7 +123,7 @@ export async function startBenchServer(env: Env = {}): Promise<BenchServer> {
       closed ??= (async () => {
         await app.close(); // closes db too
         await drop();
-        await deleteRedisPrefix(prefix);
+        await deleteRedisPrefix(benchRedisUrl, prefix);
         rmSync(dataDir, { recursive: true, force: true });
       })();
       return closed;

@@ -40,6 +40,35 @@ export interface TestAppOptions {
 }
 
 /**
+ * Configuration of a server isolated from every other one on the machine: its
+ * own data dir and Redis key prefix, one mediasoup worker on free ports.
+ */
+export function isolatedConfig(dataDir: string, prefix: string, env: Env = {}): AppConfig {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    JWT_SECRET: TEST_JWT_SECRET,
+    DATA_DIR: dataDir,
+    REDIS_PREFIX: prefix,
+    MEDIASOUP_WORKERS: '1',
+    MEDIASOUP_PORT: '0',
+    ...env,
+  });
+}
+
+/** Deletes every Redis key under `prefix:` (queues, streams, directory) of a finished server. */
+export async function deleteRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+  await redis.quit();
+}
+
+/**
  * The real server for one test file: its own database, its own Redis key
  * prefix (BullMQ queues, Socket.IO streams), listening on a free port, closed
  * and cleaned at teardown.
@@ -48,16 +77,7 @@ export async function startTestApp(t: Teardown, options: TestAppOptions = {}): P
   const { db, url: dbUrl } = await createTestDb(t, options.store ?? 'pg');
   const prefix = `t${randomBytes(4).toString('hex')}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'ml-data-'));
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    JWT_SECRET: TEST_JWT_SECRET,
-    DATA_DIR: dataDir,
-    REDIS_PREFIX: prefix,
-    MEDIASOUP_WORKERS: '1',
-    MEDIASOUP_PORT: '0',
-    ...options.env,
-  });
+  const config = isolatedConfig(dataDir, prefix, options.env);
   const demo = options.seed === false ? undefined : await seedDemoSchool(db);
   const app = await buildApp(config, { db, redisUrl: testRedisUrl, ...(options.clock ? { clock: options.clock } : {}) });
   const sockets: ClientSocket[] = [];
@@ -65,14 +85,7 @@ export async function startTestApp(t: Teardown, options: TestAppOptions = {}): P
     for (const s of sockets) s.disconnect();
     await app.close();
     rmSync(dataDir, { recursive: true, force: true });
-    const redis = new Redis(testRedisUrl);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-    await redis.quit();
+    await deleteRedisPrefix(testRedisUrl, prefix);
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

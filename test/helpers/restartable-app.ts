@@ -3,16 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { io as connectSocket, type Socket as ClientSocket } from 'socket.io-client';
 import { buildApp } from '../../src/server/app.ts';
-import { loadConfig, type AppConfig } from '../../src/server/config.ts';
+import type { AppConfig } from '../../src/server/config.ts';
 import { openDb, type Db } from '../../src/db/index.ts';
 import { seedDemoSchool, type DemoSchool } from '../../src/school/index.ts';
 import type { Env } from '../../src/shared/env.ts';
 import type { Clock } from '../../src/shared/clock.ts';
 import { createTestDb, type Teardown } from './db.ts';
-import { TEST_JWT_SECRET, testRedisUrl } from './app.ts';
+import { deleteRedisPrefix, isolatedConfig, testRedisUrl } from './app.ts';
 
 export interface RunningApp {
   app: FastifyInstance;
@@ -47,16 +46,7 @@ export async function startRestartableApp(
   const { db: firstDb, url: dbUrl } = await createTestDb(t, 'pg');
   const prefix = `t${randomBytes(4).toString('hex')}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'ml-data-'));
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    JWT_SECRET: TEST_JWT_SECRET,
-    DATA_DIR: dataDir,
-    REDIS_PREFIX: prefix,
-    MEDIASOUP_WORKERS: '1',
-    MEDIASOUP_PORT: '0',
-    ...options.env,
-  });
+  const config = isolatedConfig(dataDir, prefix, options.env);
   const demo = (await seedDemoSchool(firstDb)) as DemoSchool;
   const sockets: ClientSocket[] = [];
 
@@ -73,14 +63,7 @@ export async function startRestartableApp(
     for (const s of sockets) s.disconnect();
     await running.app.close();
     rmSync(dataDir, { recursive: true, force: true });
-    const redis = new Redis(testRedisUrl);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-    await redis.quit();
+    await deleteRedisPrefix(testRedisUrl, prefix);
   });
 
   return {
