@@ -3,7 +3,7 @@ import { recordingsOf } from '../src/recording/index.ts';
 import { ffprobe } from '../src/recording/ffmpeg.ts';
 import { join } from 'node:path';
 import { api, startTestApp } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertLiveMentoring, insertSession } from './helpers/sessions.ts';
 import { WeriftPeer } from './helpers/werift-peer.ts';
 import { produceRealMedia, until } from './helpers/recording-media.ts';
 
@@ -13,19 +13,7 @@ t.test('recording a live room with real WebRTC peers (werift), a camera replaced
   const ctx = await startTestApp(t);
   const { demo, url } = ctx;
   const recordings = recordingsOf(ctx.app);
-  const now = Date.now();
-  const sessionId = await insertSession(ctx.db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
-    hostId: demo.mentor.id,
-    startsAt: new Date(now - minutes(5)),
-    endsAt: new Date(now + minutes(40)),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertLiveMentoring(ctx.db, demo);
   const [studentToken, mentorToken] = await Promise.all([ctx.login(demo.student), ctx.login(demo.mentor)]);
   t.equal((await api(url, 'PUT', `/sessions/${sessionId}/recording-consent`, studentToken, { granted: true })).status, 200);
   const student = await WeriftPeer.connect(url, studentToken);

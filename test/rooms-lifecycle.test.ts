@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Redis } from 'ioredis';
 import { api, startTestApp, testRedisUrl, type TestApp } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertLiveMentoring } from './helpers/sessions.ts';
 import { RoomRequestError, WeriftPeer } from './helpers/werift-peer.ts';
 import { Room, roomsOf } from '../src/rooms/index.ts';
 import { getSession } from '../src/sessions/index.ts';
@@ -11,20 +11,8 @@ const minutes = (n: number) => n * 60_000;
 
 /** A session live now (earlier fixtures stop counting as busy, so they do not overlap it). */
 async function liveSession(ctx: TestApp, endsInMs = minutes(55)) {
-  const { demo } = ctx;
   await ctx.db.execute('UPDATE session_participants SET busy = false');
-  return insertSession(ctx.db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
-    hostId: demo.mentor.id,
-    startsAt: new Date(Date.now() - minutes(5)),
-    endsAt: new Date(Date.now() + endsInMs),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  return insertLiveMentoring(ctx.db, ctx.demo, { endsInMs });
 }
 
 function roomClosed(ctx: TestApp, sessionId: string): Promise<DomainEventMap['room.closed']> {

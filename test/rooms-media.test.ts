@@ -1,28 +1,14 @@
 import t from 'tap';
 import { startTestApp } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertLiveMentoring } from './helpers/sessions.ts';
 import { WeriftPeer } from './helpers/werift-peer.ts';
 import { roomsOf } from '../src/rooms/index.ts';
 import { weriftRtpCapabilities } from './helpers/werift-peer.ts';
 
-const minutes = (n: number) => n * 60_000;
-
 t.test('a real werift peer produces VP8 and Opus; another consumes them and receives rising packets', async (t) => {
   const ctx = await startTestApp(t);
   const { demo } = ctx;
-  const now = Date.now();
-  const sessionId = await insertSession(ctx.db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
-    hostId: demo.mentor.id,
-    startsAt: new Date(now - minutes(5)),
-    endsAt: new Date(now + minutes(40)),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertLiveMentoring(ctx.db, demo);
   const presence: string[] = [];
   ctx.app.events.on('room.presence', (e) => {
     if (e.sessionId === sessionId) presence.push(`${e.userId === demo.student.id ? 'student' : 'mentor'} ${e.type}${e.source ? ` ${e.source}` : ''}`);
@@ -99,19 +85,7 @@ t.test('a real werift peer produces VP8 and Opus; another consumes them and rece
 t.test('VP8 simulcast: three encodings make a simulcast consumer whose layers can be chosen', async (t) => {
   const ctx = await startTestApp(t);
   const { demo } = ctx;
-  const now = Date.now();
-  const sessionId = await insertSession(ctx.db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
-    hostId: demo.mentor.id,
-    startsAt: new Date(now - minutes(5)),
-    endsAt: new Date(now + minutes(40)),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertLiveMentoring(ctx.db, demo);
   const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student));
   const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(demo.mentor));
   t.teardown(() => student.close());
@@ -176,19 +150,7 @@ t.test('VP8 simulcast: three encodings make a simulcast consumer whose layers ca
 t.test('the active speaker is announced from the audio levels', async (t) => {
   const ctx = await startTestApp(t);
   const { demo } = ctx;
-  const now = Date.now();
-  const sessionId = await insertSession(ctx.db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
-    hostId: demo.mentor.id,
-    startsAt: new Date(now - minutes(5)),
-    endsAt: new Date(now + minutes(40)),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertLiveMentoring(ctx.db, demo);
   const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student));
   const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(demo.mentor));
   t.teardown(() => student.close());

@@ -1,26 +1,14 @@
 import t from 'tap';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertLiveMentoring } from './helpers/sessions.ts';
 import { WeriftPeer } from './helpers/werift-peer.ts';
 import { roomsOf } from '../src/rooms/index.ts';
 import type { DomainEventMap } from '../src/events/index.ts';
 
 const minutes = (n: number) => n * 60_000;
 
-async function liveSession(ctx: TestApp) {
-  const { demo } = ctx;
-  return insertSession(ctx.db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
-    hostId: demo.mentor.id,
-    startsAt: new Date(Date.now() - minutes(5)),
-    endsAt: new Date(Date.now() + minutes(55)),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+function liveSession(ctx: TestApp) {
+  return insertLiveMentoring(ctx.db, ctx.demo, { endsInMs: minutes(55) });
 }
 
 function presenceLog(ctx: TestApp, sessionId: string) {

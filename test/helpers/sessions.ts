@@ -31,3 +31,28 @@ export async function insertSession(
   }
   return row!.id;
 }
+
+/**
+ * The common fixture: a mentoring session of the demo student with their
+ * mentor (first project), live now: started `startedMsAgo` ago, ending in
+ * `endsInMs`.
+ */
+export function insertLiveMentoring(
+  db: Queryable,
+  demo: { enrollmentId: string; projectIds: string[]; student: { id: string }; mentor: { id: string } },
+  options: { startedMsAgo?: number; endsInMs?: number } = {},
+): Promise<string> {
+  const now = Date.now();
+  return insertSession(db, {
+    kind: 'mentoring',
+    enrollmentId: demo.enrollmentId,
+    projectId: demo.projectIds[0]!,
+    hostId: demo.mentor.id,
+    startsAt: new Date(now - (options.startedMsAgo ?? 5 * 60_000)),
+    endsAt: new Date(now + (options.endsInMs ?? 40 * 60_000)),
+    participants: [
+      { userId: demo.student.id, role: 'student' },
+      { userId: demo.mentor.id, role: 'mentor' },
+    ],
+  });
+}

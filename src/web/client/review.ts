@@ -11,31 +11,9 @@ import { highlightLines, languageOf } from './highlight.ts';
 import { t } from './i18n.ts';
 import { connect, request } from './signal.ts';
 
-export interface ReviewDocument {
-  id: string;
-  authorId: string;
-  authorName: string;
-  kind: 'file' | 'diff';
-  name: string;
-  language: string | null;
-  content: string;
-  lineCount: number;
-  createdAt: string;
-}
-
-export interface ReviewComment {
-  id: string;
-  documentId: string;
-  parentId: string | null;
-  authorId: string;
-  authorName: string;
-  line: number;
-  body: string;
-  recordingOffsetMs: number | null;
-  resolvedAt: string | null;
-  resolvedBy: string | null;
-  createdAt: string;
-}
+// The review's shapes come from the server's own definitions (type-only: nothing of the server is bundled).
+import type { ReviewComment, ReviewDocument } from '../../codereview/service.ts';
+export type { ReviewComment, ReviewDocument };
 
 const MAX_FILE_BYTES = 512 * 1024;
 
