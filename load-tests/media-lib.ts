@@ -81,6 +81,7 @@ export async function startFeed(
 }
 
 export interface Subscribers {
+  router: ms.Router;
   count(): number;
   /** Adds `n` subscribers (2 consumers each) sending to `sinkPorts` round-robin; returns their consumer SSRCs. */
   add(n: number, sinkPorts: number[]): Promise<number[]>;
@@ -93,6 +94,7 @@ export function subscribers(router: ms.Router, producers: ms.Producer[]): Subscr
   const transports: ms.PlainTransport[] = [];
   let next = 0;
   return {
+    router,
     count: () => transports.length,
     async add(n, sinkPorts) {
       const ssrcs: number[] = [];

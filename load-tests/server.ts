@@ -7,6 +7,7 @@
  * Node flags (e.g. --cpu-prof) are given by the driver.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrackRecorder } from '../src/recording/index.ts';
@@ -16,8 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { Server } from 'socket.io';
 import { queryCounts, startBenchServer, statements, type BenchServer } from './harness.ts';
 import { hashPassword } from '../src/auth/index.ts';
-import { roomsOf } from '../src/rooms/plugin.ts';
-import * as mediasoup from 'mediasoup';
+import * as projectMediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 import { benchMediaCodecs, startFeed, subscribers, type Feed, type Subscribers } from './media-lib.ts';
 
@@ -25,6 +25,9 @@ type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false
 type Handler = (args: any) => Promise<unknown> | unknown;
 
 const mode = process.argv[2] ?? 'app';
+// bare-media only: another mediasoup package (its own worker binary inside) for A/B runs across versions.
+const mediasoup: typeof projectMediasoup =
+  mode === 'bare-media' && process.env.BENCH_MEDIASOUP_MODULE ? createRequire(import.meta.url)(process.env.BENCH_MEDIASOUP_MODULE) : projectMediasoup;
 const handlers: Record<string, Handler> = {};
 let closeServer: () => Promise<void>;
 let url: string;
@@ -205,7 +208,7 @@ handlers['media:start'] = async (args: { sessionId?: string; seconds: number }) 
     bareWorker ??= await mediasoup.createWorker({ logLevel: 'warn' });
     router = await bareWorker.createRouter({ mediaCodecs: benchMediaCodecs });
   } else {
-    const room = roomsOf(bench!.app).getRoom(args.sessionId!);
+    const room = bench!.app.rooms.getRoom(args.sessionId!);
     if (!room) throw new Error(`no room for session ${args.sessionId}`);
     router = room.router;
   }
@@ -213,6 +216,21 @@ handlers['media:start'] = async (args: { sessionId?: string; seconds: number }) 
   media = { feed, subs: subscribers(router, feed.producers) };
   return { producers: feed.producers.length };
 };
+/** App mode: PlainTransport subscribers to the producers real peers made in a room (the WebRTC calibration). */
+handlers['media:room'] = (args: { sessionId: string }) => {
+  const room = bench!.app.rooms.getRoom(args.sessionId);
+  if (!room) throw new Error(`no room for session ${args.sessionId}`);
+  const producers = room.listProducers().map((p) => p.producer);
+  media = { feed: { producers, close() {} }, subs: subscribers(room.router, producers) };
+  return { producers: producers.length, version: projectMediasoup.version };
+};
+handlers['media:clear'] = () => {
+  if (!media) throw new Error('media:start first');
+  media.subs.close();
+  media.subs = subscribers(media.subs.router, media.feed.producers);
+  return {};
+};
+handlers['media:version'] = () => mediasoup.version;
 handlers['media:add'] = async (args: { n: number; sinkPorts: number[] }) => {
   if (!media) throw new Error('media:start first');
   const ssrcs = await media.subs.add(args.n, args.sinkPorts);
@@ -291,7 +309,7 @@ handlers['media:stop'] = () => {
   return {};
 };
 
-/** Mentors, each with `studentsPerMentor` premium_plus students enrolled on the demo path. */
+/** Mentors, each with `studentsPerMentor` premium_plus students enrolled on the demo path, working on its first project. */
 handlers.mentees = async (args: { mentors: number; studentsPerMentor: number }) => {
   if (!bench) throw new Error('fixtures need app mode');
   const out: Array<{ mentor: { userId: string; token: string }; students: Array<{ userId: string; token: string }> }> = [];
@@ -303,6 +321,12 @@ handlers.mentees = async (args: { mentors: number; studentsPerMentor: number }) 
       bench.demo.pathId,
       mentor.userId,
     ]);
+    // A session is about a project the student may work on now: the first one is unlocked, as an enrollment does.
+    await bench.db.execute(
+      `INSERT INTO project_progress (enrollment_id, project_id, state)
+       SELECT e.id, $2, 'in_progress' FROM enrollments e WHERE e.student_id = ANY($1::uuid[])`,
+      [students.map((st) => st.userId), bench.demo.projectIds[0]],
+    );
     out.push({ mentor, students });
   }
   return out;
@@ -315,14 +339,25 @@ handlers.calendarSessions = async (args: { count: number }) => {
   const day = 86_400_000;
   const base = Math.floor(Date.now() / day) * day - 20 * day + 7 * 3600_000;
   for (let i = 0; i < args.count; i++) {
-    const startsAt = new Date(base + i * day);
-    const endsAt = new Date(startsAt.getTime() + 45 * 60_000);
-    const row = await db.one<{ id: string }>(
-      `INSERT INTO sessions (kind, enrollment_id, project_id, host_id, starts_at, ends_at, created_by) VALUES ('mentoring', $1, $2, $3, $4, $5, $6) RETURNING id`,
-      [demo.enrollmentId, demo.projectIds[i % demo.projectIds.length], demo.mentor.id, startsAt, endsAt, demo.student.id],
-    );
-    for (const [userId, role] of [[demo.student.id, 'student'], [demo.mentor.id, 'mentor']] as const) {
-      await db.execute('INSERT INTO session_participants (session_id, user_id, role, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)', [row!.id, userId, role, startsAt, endsAt]);
+    // The demo seed has sessions of its own around now: a day whose 07:00 is taken moves on by an hour
+    // (the booking rule is an exclusion constraint, so the database says when it is taken).
+    for (let shift = 0; ; shift++) {
+      const startsAt = new Date(base + i * day + shift * 3600_000);
+      const endsAt = new Date(startsAt.getTime() + 45 * 60_000);
+      try {
+        await db.tx(async (q) => {
+          const row = await q.one<{ id: string }>(
+            `INSERT INTO sessions (kind, enrollment_id, project_id, host_id, starts_at, ends_at, created_by) VALUES ('mentoring', $1, $2, $3, $4, $5, $6) RETURNING id`,
+            [demo.enrollmentId, demo.projectIds[i % demo.projectIds.length], demo.mentor.id, startsAt, endsAt, demo.student.id],
+          );
+          for (const [userId, role] of [[demo.student.id, 'student'], [demo.mentor.id, 'mentor']] as const) {
+            await q.execute('INSERT INTO session_participants (session_id, user_id, role, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)', [row!.id, userId, role, startsAt, endsAt]);
+          }
+        });
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== '23P01' || shift >= 12) throw err;
+      }
     }
   }
   return {};

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { parse } from 'csv-parse/sync';
-import { attendanceService, CSV_COLUMNS, exportAttendanceCsv, finalizedAttendance } from '../src/attendance/index.ts';
+import { CSV_COLUMNS, exportAttendanceCsv, finalizedAttendance } from '../src/attendance/index.ts';
 import type { DomainEventMap, DomainEventName } from '../src/events/index.ts';
 import { api, startTestApp } from './helpers/app.ts';
 import { insertSession } from './helpers/sessions.ts';
@@ -15,7 +15,7 @@ t.test('attendance of a session, no-shows, finalize, corrections, CSV', async (t
   let now = T0;
   const clock = { now: () => new Date(now) };
   const { app, url, db, demo, login } = await startTestApp(t, { clock });
-  const service = attendanceService(app);
+  const service = app.attendance;
   const at = (s: number) => new Date(T0 + s * 1000);
   const isoAt = (s: number) => at(s).toISOString();
 
@@ -189,8 +189,12 @@ t.test('attendance of a session, no-shows, finalize, corrections, CSV', async (t
   t.test('the finalize job freezes the record once; later events change nothing', async (t) => {
     now = T0 + (3600 + 25 * 60) * 1000; // after end + 20 minutes
     let finalizedEvents = 0;
+    let completedEvents = 0;
     app.events.on('attendance.finalized', (p) => {
       if (p.sessionId === s1) finalizedEvents += 1;
+    });
+    app.events.on('session.completed', (p) => {
+      if (p.sessionId === s1) completedEvents += 1;
     });
     const finalized = once('attendance.finalized', (p) => p.sessionId === s1);
     await service.scheduleSession(s1);
@@ -215,6 +219,9 @@ t.test('attendance of a session, no-shows, finalize, corrections, CSV', async (t
     t.equal(again?.finalizedAt.toISOString(), frozen.body.finalizedAt);
     await app.events.drain();
     t.equal(finalizedEvents, 1, 'attendance.finalized is emitted once');
+    t.equal(completedEvents, 1, 'session.completed is emitted once, with the record closed');
+    t.equal((await db.one<{ status: string }>('SELECT status FROM sessions WHERE id = $1', [s1]))?.status, 'completed', 'the session is completed');
+    t.equal((await api(url, 'GET', `/sessions/${s1}`, student)).body.status, 'completed', 'and says so to its participants');
     const after = await api(url, 'GET', `/sessions/${s1}/attendance`, student);
     t.same(after.body.participants.map(stripEvents), frozen.body.participants.map(stripEvents), 'the frozen record did not move');
     t.equal(after.body.participants.find((p: { userId: string }) => p.userId === demo.student.id).presenceEvents, 10, 'the log itself keeps everything');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { assess, deriveParticipant, type PresenceEvent } from '../src/attendance/index.ts';
+import { assess, deriveParticipant, deriveQuality, type PresenceEvent } from '../src/attendance/index.ts';
 
 const T0 = Date.UTC(2026, 2, 2, 14, 0, 0);
 const at = (s: number) => new Date(T0 + s * 1000);
@@ -189,4 +189,148 @@ t.test('status: late, left early, present, no-show, pending', async (t) => {
   const never = deriveParticipant([], opts(4000));
   t.equal(assess(never, { ...thresholds, noShowDue: false }).status, 'pending');
   t.same(assess(never, { ...thresholds, noShowDue: true }), { status: 'no_show', latenessSeconds: null, late: false, leftEarly: false });
+});
+
+t.test('a media blackout with the socket open is a network gap from the first second', async (t) => {
+  const p = deriveParticipant(
+    [
+      ev('join', 0),
+      ev('producer_started', 1, 'webcam'),
+      ev('media_flowing', 2),
+      // Rooms notices the silence a few seconds later and dates the loss back to the last packet.
+      ev('media_lost', 100),
+      ev('media_flowing', 110),
+      ev('leave', 200),
+    ],
+    opts(300),
+  );
+  t.equal(p.intervals.length, 1, 'one visit');
+  t.same(p.intervals[0], { from: at(0), to: at(200), networkGaps: 1, networkGapSeconds: 10 });
+  t.equal(p.cameraSeconds, 99 + 90, 'no camera time while nothing arrives');
+  t.equal(p.transportFailures, 1, 'a blackout counts as a transport failure');
+  t.equal(p.attendedSeconds, 200);
+});
+
+t.test('a socket drop while media still flows is no gap at all', async (t) => {
+  const p = deriveParticipant(
+    [ev('join', 0), ev('producer_started', 1, 'mic'), ev('media_flowing', 2), ev('disconnect', 50), ev('reconnect', 55), ev('leave', 100)],
+    opts(200),
+  );
+  t.same(p.intervals, [{ from: at(0), to: at(100), networkGaps: 0, networkGapSeconds: 0 }]);
+  t.equal(p.micSeconds, 99);
+});
+
+t.test('a long blackout: the grace counts from the first second of the outage, not from the socket timeout', async (t) => {
+  const p = deriveParticipant(
+    [
+      ev('join', 0),
+      ev('producer_started', 0, 'webcam'),
+      ev('media_flowing', 1),
+      ev('media_lost', 100),
+      // Socket.IO notices the dead socket 40 s later.
+      ev('disconnect', 140),
+      // Back after 70 s: the rejoin closes the old transports (media idle), then media flows again.
+      ev('media_idle', 170),
+      ev('reconnect', 170),
+      ev('media_flowing', 172),
+      ev('leave', 300),
+    ],
+    opts(400),
+  );
+  t.same(
+    p.intervals.map((i) => [i.from, i.to, i.networkGaps]),
+    [
+      [at(0), at(100), 0],
+      [at(170), at(300), 0],
+    ],
+    'a departure at the start of the outage and a new visit after it',
+  );
+  t.same(p.lastLeaveAt, at(300));
+  t.equal(p.attendedSeconds, 100 + 130);
+});
+
+t.test('a blackout still going on: within the grace present but not connected, after it gone since its start', async (t) => {
+  const events = [ev('join', 0), ev('media_flowing', 1), ev('media_lost', 100)];
+  const within = deriveParticipant(events, opts(150));
+  t.equal(within.presentNow, true);
+  t.equal(within.connectedNow, false);
+  t.equal(within.attendedSeconds, 100);
+  const after = deriveParticipant(events, opts(161));
+  t.equal(after.presentNow, false);
+  t.same(after.lastLeaveAt, at(100));
+  const frozen = deriveParticipant(events, opts(150, true));
+  t.same(frozen.intervals[0]!.to, at(100), 'frozen during the outage: closed where it began');
+});
+
+t.test('idle media leaves the socket in charge; a return of media after the grace is a new visit even without a new join', async (t) => {
+  const p = deriveParticipant(
+    [
+      ev('join', 0),
+      ev('media_flowing', 1),
+      ev('media_idle', 20), // camera off, mic muted: nothing to watch
+      ev('disconnect', 30),
+      ev('reconnect', 40),
+      ev('media_flowing', 50),
+      ev('media_lost', 60),
+      ev('media_flowing', 200),
+      ev('leave', 300),
+    ],
+    opts(400),
+  );
+  t.same(
+    p.intervals.map((i) => [i.from, i.to, i.networkGaps, i.networkGapSeconds]),
+    [
+      [at(0), at(60), 1, 10],
+      [at(200), at(300), 0, 0],
+    ],
+  );
+});
+
+t.test('connection quality: seconds per level and the periods below excellent, inside the presence only', async (t) => {
+  const presence = deriveParticipant([ev('join', 0), ev('leave', 100), ev('join', 200), ev('leave', 300)], opts(400));
+  const q = deriveQuality(
+    [
+      { level: 'excellent', at: at(0) },
+      { level: 'poor', at: at(40) },
+      { level: 'lost', at: at(50) },
+      { level: 'good', at: at(60) },
+      { level: 'excellent', at: at(250) },
+    ],
+    presence.intervals,
+    at(400),
+  );
+  t.same(q.seconds, { excellent: 40 + 50, poor: 10, lost: 10, good: 40 + 50 });
+  t.same(
+    q.periods.map((p) => [p.level, p.from, p.to]),
+    [
+      ['poor', at(40), at(50)],
+      ['lost', at(50), at(60)],
+      ['good', at(60), at(100)],
+      ['good', at(200), at(250)],
+    ],
+  );
+});
+
+t.test('connection quality: a loss dated back overrides the levels sampled after its instant (they were logged before it was noticed)', async (t) => {
+  const presence = deriveParticipant([ev('join', 0)], opts(100));
+  // Log order: poor sampled at 22 s, then at 23 s the monitor notices the media stopped at 20 s.
+  const q = deriveQuality(
+    [
+      { level: 'excellent', at: at(0) },
+      { level: 'poor', at: at(22) },
+      { level: 'lost', at: at(20) },
+      { level: 'good', at: at(30) },
+      { level: 'excellent', at: at(40) },
+    ],
+    presence.intervals,
+    at(100),
+  );
+  t.same(q.seconds, { excellent: 20 + 60, poor: 0, lost: 10, good: 10 });
+  t.same(
+    q.periods.map((p) => [p.level, p.from, p.to]),
+    [
+      ['lost', at(20), at(30)],
+      ['good', at(30), at(40)],
+    ],
+  );
 });

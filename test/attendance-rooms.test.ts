@@ -1,6 +1,5 @@
 import t from 'tap';
 import type { Socket as ClientSocket } from 'socket.io-client';
-import { attendanceService } from '../src/attendance/index.ts';
 import type { DomainEventMap, DomainEventName } from '../src/events/index.ts';
 import { api, nextEvent, request, startTestApp } from './helpers/app.ts';
 import { insertSession } from './helpers/sessions.ts';
@@ -108,7 +107,7 @@ t.test('attendance of a defence through real room sockets', async (t) => {
   // The no-show check runs (start + 10 min has passed): only the absent jury member is marked.
   standAt(1200);
   const marked = once('attendance.no_show', (p) => p.sessionId === sessionId);
-  await attendanceService(app).scheduleSession(sessionId);
+  await app.attendance.scheduleSession(sessionId);
   t.same((await marked).userIds, [demo.jury[1].id]);
 
   // The candidate leaves 30 minutes early; the jury member stays to the end.
@@ -161,14 +160,14 @@ t.test('attendance of a defence through real room sockets', async (t) => {
   // Finalized by the real job after end + 20 minutes; a late straggler changes nothing.
   standAt(3600 + 25 * 60);
   const finalized = once('attendance.finalized', (p) => p.sessionId === sessionId);
-  await attendanceService(app).scheduleSession(sessionId);
+  await app.attendance.scheduleSession(sessionId);
   await finalized;
   const frozen = await api(url, 'GET', `/sessions/${sessionId}/attendance`, coordinatorToken);
   t.equal(frozen.body.state, 'finalized');
   check(frozen.body);
   app.events.emit('room.presence', { sessionId, userId: demo.jury[1].id, type: 'join', at: at(3600 + 26 * 60) });
   await app.events.drain();
-  t.equal((await attendanceService(app).finalize(sessionId))?.alreadyFinalized, true);
+  t.equal((await app.attendance.finalize(sessionId))?.alreadyFinalized, true);
   check((await api(url, 'GET', `/sessions/${sessionId}/attendance`, coordinatorToken)).body);
 
   const record = await api(url, 'GET', `/users/${demo.jury[1].id}/attendance-record`, coordinatorToken);

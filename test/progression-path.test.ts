@@ -65,9 +65,9 @@ t.test("a student's whole path: projects validated one by one, a defence held th
         resolve();
       });
     });
-    app.events.emit('session.booked', { sessionId });
-    await finalized;
-    app.events.emit('session.completed', { sessionId });
+    // Through the durable outbox, as the capabilities announce them (webhooks are sent from there).
+    await app.outbox.append(db, 'session.booked', { sessionId });
+    await finalized; // the finalized record completes the session: session.completed comes from the server
     return sessionId;
   };
   const progress = async () => {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { api, startTestApp } from './helpers/app.ts';
 import { startWebhookReceiver } from './helpers/webhook-receiver.ts';
+import { until } from './helpers/recording-media.ts';
 import { signPayload, verifySignature } from '../src/progression/index.ts';
 
 t.test('signatures: HMAC-SHA256 over timestamp and body, old timestamps refused', async (t) => {
@@ -17,7 +18,10 @@ t.test('signatures: HMAC-SHA256 over timestamp and body, old timestamps refused'
 
 t.test('webhook subscriptions and deliveries', async (t) => {
   const receiver = await startWebhookReceiver(t);
-  const { app, url, demo, login } = await startTestApp(t, { env: { WEBHOOK_BACKOFF_MS: '20', WEBHOOK_MAX_ATTEMPTS: '3' } });
+  const { app, db, url, demo, login } = await startTestApp(t, { env: { WEBHOOK_BACKOFF_MS: '20', WEBHOOK_MAX_ATTEMPTS: '3' } });
+  // Webhooks are driven by the outbox: an event appended (as a capability does in its transaction) is relayed to them.
+  const relayed = (eventId: string) =>
+    until(async () => (await db.one('SELECT 1 FROM outbox WHERE id = $1 AND delivered_at IS NOT NULL', [eventId])) !== undefined, 20_000, `event ${eventId} relayed`);
   const [coordinatorToken, mentorToken] = await Promise.all([login(demo.coordinator), login(demo.mentor)]);
 
   await t.test('only coordinators manage subscriptions; events and URLs are checked', async (t) => {
@@ -38,12 +42,13 @@ t.test('webhook subscriptions and deliveries', async (t) => {
     const listed = await api(url, 'GET', '/webhooks', coordinatorToken);
     t.notOk('secret' in listed.body[0], 'the secret is not listed');
 
-    app.events.emit('project.validated', { enrollmentId: demo.enrollmentId, projectId: demo.projectIds[0]!, studentId: demo.student.id }); // not subscribed
-    app.events.emit('recording.ready', { sessionId: '00000000-0000-4000-8000-000000000001', recordingId: '00000000-0000-4000-8000-000000000002' });
+    await app.outbox.append(db, 'project.validated', { enrollmentId: demo.enrollmentId, projectId: demo.projectIds[0]!, studentId: demo.student.id }); // not subscribed
+    const eventId = await app.outbox.append(db, 'recording.ready', { sessionId: '00000000-0000-4000-8000-000000000001', recordingId: '00000000-0000-4000-8000-000000000002' });
     const hooks = await receiver.until((r) => r.length >= 3);
     t.equal(hooks.length, 3);
     t.ok(hooks.every((h) => h.json.event === 'recording.ready'), 'unsubscribed events are not sent');
     t.equal(new Set(hooks.map((h) => h.json.id)).size, 1, 'the same delivery three times');
+    t.ok(hooks.every((h) => h.headers['x-webhook-event-id'] === eventId), 'each attempt carries the stable event id a receiver dedupes on');
     t.ok(hooks.every((h) => verifySignature('a-secret-of-the-school-1234', String(h.headers['x-webhook-timestamp']), h.body, String(h.headers['x-webhook-signature']))));
 
     let dead: any[] = [];
@@ -79,10 +84,28 @@ t.test('webhook subscriptions and deliveries', async (t) => {
     const sub = await api(url, 'POST', '/webhooks', coordinatorToken, { url: receiver.url, events: ['diploma.issued', 'defence.completed'] });
     const off = await api(url, 'PATCH', `/webhooks/${sub.body.id}`, coordinatorToken, { active: false });
     t.equal(off.body.active, false);
-    app.events.emit('diploma.issued', { diplomaId: '00000000-0000-4000-8000-000000000003', studentId: demo.student.id });
-    await app.events.drain();
+    await relayed(await app.outbox.append(db, 'diploma.issued', { diplomaId: '00000000-0000-4000-8000-000000000003', studentId: demo.student.id }));
     t.equal((await api(url, 'GET', `/webhooks/${sub.body.id}/deliveries`, coordinatorToken)).body.length, 0);
     t.equal((await api(url, 'DELETE', `/webhooks/${sub.body.id}`, coordinatorToken)).status, 204);
     t.equal((await api(url, 'DELETE', `/webhooks/${sub.body.id}`, coordinatorToken)).status, 404);
+  });
+
+  await t.test('an event relayed again (a crash after the webhook was sent, before the relay noted it) is not sent again', async (t) => {
+    receiver.received.length = 0;
+    receiver.respond = () => 200;
+    const sub = await api(url, 'POST', '/webhooks', coordinatorToken, { url: receiver.url, events: ['defence.completed'] });
+    t.equal(sub.status, 201);
+    const eventId = await app.outbox.append(db, 'defence.completed', { sessionId: '00000000-0000-4000-8000-000000000004', studentId: demo.student.id, outcome: 'pass' });
+    await relayed(eventId);
+    await receiver.until((r) => r.length >= 1);
+    // What a crash between the handler and the relay's bookkeeping leaves: the event looks undelivered.
+    await db.execute('DELETE FROM outbox_handled WHERE event_id = $1', [eventId]);
+    await db.execute('UPDATE outbox SET delivered_at = NULL WHERE id = $1', [eventId]);
+    const pass = await app.outbox.relay();
+    t.ok(pass.delivered >= 1, 'the relay ran the handlers again');
+    const deliveries = (await api(url, 'GET', `/webhooks/${sub.body.id}/deliveries`, coordinatorToken)).body;
+    t.equal(deliveries.length, 1, 'one delivery per event and subscription');
+    t.equal(deliveries[0].attempts, 1);
+    t.equal(receiver.received.length, 1, 'the receiver got it once');
   });
 });

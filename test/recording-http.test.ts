@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { recordingsOf, type RecordingRoom } from '../src/recording/index.ts';
+import type { RecordingRoom } from '../src/recording/index.ts';
 import type { RoomProducer } from '../src/recording/session-recording.ts';
 import { api, startTestApp } from './helpers/app.ts';
 import { insertSession } from './helpers/sessions.ts';
@@ -62,7 +62,7 @@ t.test('recordings over HTTP: control, consent, processing, Range downloads, ret
     rooms.set(sessionId, room);
     return room;
   };
-  const recordings = recordingsOf(app);
+  const recordings = app.recordings;
   recordings.useRooms((id) => rooms.get(id));
   const cam = await startRtpSender(t, router, 'video');
   const mic = await startRtpSender(t, router, 'audio');
@@ -130,7 +130,11 @@ t.test('recordings over HTTP: control, consent, processing, Range downloads, ret
       t.ok(s.sizeBytes > 0);
       const wall = Date.parse(s.endedAt) - Date.parse(s.startedAt);
       t.ok(Math.abs(s.durationMs - wall) < 1000, `${s.fileName}: ${s.durationMs} ms vs ${wall} ms`);
-      t.ok(s.offsetMs >= 0 && s.offsetMs < 3000, 'offset on the recording timeline');
+      // The offset is where the file sits on the recording's timeline: its first packet after the start.
+      // How soon that is (FFmpeg's start-up) follows the machine's load: printed, not asserted.
+      t.ok(s.offsetMs >= 0, 'offset on the recording timeline');
+      t.equal(s.offsetMs, Date.parse(s.startedAt) - Date.parse(rec.startedAt), 'the offset is the first packet after the recording started');
+      t.comment(`${s.fileName}: first packet ${s.offsetMs} ms after the recording started`);
     }
     t.equal(rec.report.tracks.length, 3);
     t.same(rec.report.missingTracks, [{ userId: demo.mentor.id, role: 'mentor', missing: ['video'] }]);

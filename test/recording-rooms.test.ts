@@ -1,5 +1,4 @@
 import t from 'tap';
-import { recordingsOf } from '../src/recording/index.ts';
 import { ffprobe } from '../src/recording/ffmpeg.ts';
 import { join } from 'node:path';
 import { api, startTestApp } from './helpers/app.ts';
@@ -12,7 +11,7 @@ const minutes = (n: number) => n * 60_000;
 t.test('recording a live room with real WebRTC peers (werift), a camera replaced mid-recording', async (t) => {
   const ctx = await startTestApp(t);
   const { demo, url } = ctx;
-  const recordings = recordingsOf(ctx.app);
+  const recordings = ctx.app.recordings;
   const sessionId = await insertLiveMentoring(ctx.db, demo);
   const [studentToken, mentorToken] = await Promise.all([ctx.login(demo.student), ctx.login(demo.mentor)]);
   t.equal((await api(url, 'PUT', `/sessions/${sessionId}/recording-consent`, studentToken, { granted: true })).status, 200);
@@ -124,7 +123,7 @@ t.test('a defence records automatically when its room opens, and newcomers are t
   await student.join(sessionId);
   t.equal((await studentTold).recordingId, state.recordingId, 'a newcomer learns the room records');
   const mic = await student.produce('audio', 'mic');
-  await until(() => (recordingsOf(ctx.app).activeOf(sessionId)?.rec.tracks.get(mic.producerId)?.ffmpeg?.lastProgress?.outTimeMs ?? 0) >= 1000, 15_000, 'student mic recorded');
+  await until(() => (ctx.app.recordings.activeOf(sessionId)?.rec.tracks.get(mic.producerId)?.ffmpeg?.lastProgress?.outTimeMs ?? 0) >= 1000, 15_000, 'student mic recorded');
   const list = (await api(url, 'GET', `/sessions/${sessionId}/recordings`, await ctx.login(demo.coordinator))).body;
   t.equal(list.length, 1);
   t.equal(list[0].automatic, true);

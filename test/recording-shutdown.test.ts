@@ -1,71 +1,20 @@
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffprobe } from '../src/recording/ffmpeg.ts';
 import { api, testRedisUrl } from './helpers/app.ts';
 import { createTestDb } from './helpers/db.ts';
 import { produceRealMedia, until } from './helpers/recording-media.ts';
 import { WeriftPeer } from './helpers/werift-peer.ts';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-
-/** The server as `npm start` runs it (src/server/main.ts), on the test database. */
-async function startServer(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['src/server/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
-    child.stdout!.on('data', () => {
-      if (out.includes('is running at')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${out}`));
-    });
-  });
-  return child;
-}
-
-const sigterm = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    child.once('exit', (code) => resolve(code));
-    child.kill('SIGTERM');
-  });
+import { serverProcessEnv, startServerProcess, stopProcess } from './helpers/server-process.ts';
 
 t.test('SIGTERM to a recording server leaves finalised, playable files and a recording marked server_shutdown', async (t) => {
   const { db, url: databaseUrl } = await createTestDb(t);
-  const dataDir = mkdtempSync(join(tmpdir(), 'ml-rec-sigterm-'));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const port = await freePort();
-  const env = {
-    DATABASE_URL: databaseUrl!,
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    REDIS_URL: testRedisUrl,
-    REDIS_PREFIX: `tr${randomBytes(3).toString('hex')}`,
-    LOG_LEVEL: 'warn',
-    MEDIASOUP_WORKERS: '1',
-    MEDIASOUP_PORT: '0',
-  };
-  const url = `http://127.0.0.1:${port}`;
-  let server = await startServer(env);
-  t.teardown(() => sigterm(server));
+  const { env, url, dataDir } = await serverProcessEnv(t, { databaseUrl: databaseUrl!, redisUrl: testRedisUrl, redisPrefix: `tr${randomBytes(3).toString('hex')}` });
+  // No drain: this test is about what the close does to a running recorder (the drain is cluster-three-nodes').
+  env.ROOMS_DRAIN_DEADLINE_SECONDS = '0';
+  let server = (await startServerProcess(env)).child;
+  t.teardown(() => stopProcess(server));
 
   // The demo seed's mentoring session, whose room can be joined at once.
   const session = await db.one<{ id: string }>(
@@ -102,7 +51,7 @@ t.test('SIGTERM to a recording server leaves finalised, playable files and a rec
     'three seconds of media on both tracks',
   );
 
-  t.equal(await sigterm(server), 0, 'the server exits cleanly');
+  t.equal(await stopProcess(server), 0, 'the server exits cleanly');
 
   const rec = await db.one<{ status: string; stopReason: string; stoppedAt: Date | null }>(
     'SELECT status, stop_reason AS "stopReason", stopped_at AS "stoppedAt" FROM recordings WHERE id = $1',
@@ -125,7 +74,7 @@ t.test('SIGTERM to a recording server leaves finalised, playable files and a rec
   }
 
   // Restarted, the server finishes the post-processing the shutdown queued.
-  server = await startServer(env);
+  server = (await startServerProcess(env)).child;
   await until(async () => (await api(url, 'GET', `/sessions/${sessionId}/recordings/${recordingId}`, mentorToken)).body.status === 'ready', 30_000, 'processed after restart');
   const done = (await api(url, 'GET', `/sessions/${sessionId}/recordings/${recordingId}`, mentorToken)).body;
   t.equal(done.stopReason, 'server_shutdown');

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { parseRange } from '../src/recording/range.ts';
-import { integrityReport } from '../src/recording/report.ts';
+import { integrityReport, packetHoles } from '../src/recording/report.ts';
 import { buildSdp, containerFor } from '../src/recording/ffmpeg.ts';
 
 t.test('parseRange', async (t) => {
@@ -84,4 +84,86 @@ t.test('integrity report: a dead recorder makes it not ok; an explained hole is 
   t.same(report.missingTracks, [{ userId: 'student', role: 'student', missing: ['video'] }]);
   t.equal(report.stopReason, 'server_shutdown');
   t.equal(report.ok, false);
+});
+
+t.test('packet holes: stretches with no packet longer than the threshold', async (t) => {
+  const packets = [0, 20, 40, 60, 1500, 1520, 1540, 5000].map((ptsMs) => ({ ptsMs, durationMs: 20 }));
+  t.same(packetHoles(packets, 1000), [
+    { fromMs: 80, toMs: 1500 },
+    { fromMs: 1560, toMs: 5000 },
+  ]);
+  t.same(packetHoles(packets, 2000), [{ fromMs: 1560, toMs: 5000 }]);
+  t.same(packetHoles([], 1000), []);
+});
+
+t.test('integrity report: holes from the files are named by their evidence and not counted as recorded', async (t) => {
+  const report = integrityReport({
+    session: { startsAt: at(0), endsAt: new Date(at(0).getTime() + 3600_000) },
+    recording: { startedAt: at(0), stoppedAt: at(60), stopReason: 'stopped' },
+    participants: [{ userId: 'student', role: 'student' }],
+    segments: [
+      {
+        id: 'cam1', userId: 'student', source: 'webcam', kind: 'video', startedAt: at(0), endedAt: at(30), durationMs: 30_000, status: 'ready', endReason: 'router_closed',
+        holes: [{ from: at(5), to: at(10) }, { from: at(15), to: at(17) }, { from: at(20), to: at(22) }],
+        mediaEndAt: at(29),
+      },
+      { id: 'cam2', userId: 'student', source: 'webcam', kind: 'video', startedAt: at(32), endedAt: at(60), durationMs: 28_000, status: 'ready', endReason: 'stopped', holes: [{ from: at(40), to: at(42) }] },
+      { id: 'mic', userId: 'student', source: 'mic', kind: 'audio', startedAt: at(0), endedAt: at(60), durationMs: 60_000, status: 'ready', holes: [{ from: at(5), to: at(10) }] },
+    ],
+    gaps: [
+      { userId: 'student', source: 'all', fromAt: at(4), toAt: at(10), reason: 'participant_network' },
+      { userId: 'student', source: 'webcam', fromAt: at(15), toAt: at(17), reason: 'paused' },
+      { userId: 'student', source: 'webcam', fromAt: at(23), toAt: at(23), reason: 'layer_switch' },
+      { userId: 'student', source: 'mic', fromAt: at(50), toAt: at(51), reason: 'paused' },
+    ],
+  });
+  t.same(
+    report.gaps.map((g) => [g.source, g.reason, g.fromOffsetMs, g.durationMs]),
+    [
+      ['webcam', 'participant_network', 5000, 5000],
+      ['mic', 'participant_network', 5000, 5000],
+      ['webcam', 'paused', 15_000, 2000],
+      ['webcam', 'layer_switch', 20_000, 2000],
+      ['webcam', 'worker_restart', 29_000, 3000],
+      ['webcam', 'no_media', 40_000, 2000],
+      ['mic', 'paused', 50_000, 1000],
+    ],
+  );
+  const webcam = report.tracks.find((x) => x.source === 'webcam')!;
+  t.equal(webcam.holeMs, 11_000);
+  t.equal(webcam.recordedMs, 58_000 - 11_000, 'holes inside the files are not recorded time');
+  t.equal(webcam.lastEndOffsetMs, 60_000);
+  t.equal(report.tracks.find((x) => x.source === 'mic')!.recordedMs, 55_000);
+  t.equal(report.ok, true);
+});
+
+t.test('integrity report: the hole between a dead node\'s last segment and the survivor\'s first is named node_lost', async (t) => {
+  const report = integrityReport({
+    session: { startsAt: at(0), endsAt: new Date(at(0).getTime() + 3600_000) },
+    recording: { startedAt: at(0), stoppedAt: at(60), stopReason: 'stopped' },
+    participants: [{ userId: 'student', role: 'student' }],
+    segments: [
+      // The dead node's segment: no end of its own (processing reads it from the media), ended by node_lost.
+      { id: 'cam1', userId: 'student', source: 'webcam', kind: 'video', startedAt: at(0), endedAt: at(20), durationMs: 20_000, status: 'ready', endReason: 'node_lost' },
+      { id: 'cam2', userId: 'student', source: 'webcam', kind: 'video', startedAt: at(32), endedAt: at(60), durationMs: 28_000, status: 'ready', endReason: 'stopped' },
+    ],
+    gaps: [{ userId: 'student', source: 'all', fromAt: at(20), toAt: at(31), reason: 'node_lost' }],
+  });
+  t.same(
+    report.gaps.map((g) => [g.source, g.reason, g.fromOffsetMs, g.durationMs]),
+    [['webcam', 'node_lost', 20_000, 12_000]],
+  );
+});
+
+t.test('a segment start from the worker clock: RTP timestamp deltas across a wrap, delivery delay taken off', async (t) => {
+  const { rtpTimestampDelta, sentAt } = await import('../src/recording/track-recorder.ts');
+  t.equal(rtpTimestampDelta(1000, 400), 600);
+  t.equal(rtpTimestampDelta(200, 2 ** 32 - 100), 300, 'across the 32-bit wrap');
+  t.equal(rtpTimestampDelta(400, 1000), -600, 'an earlier packet (reordered) is negative');
+  const now = new Date('2026-12-01T10:00:00.000Z');
+  const hrMs = Number(process.hrtime.bigint() / 1_000_000n);
+  const at = sentAt(now, hrMs - 250).getTime();
+  t.ok(now.getTime() - at >= 250 && now.getTime() - at < 300, `an event stamped 250 ms ago by the worker's clock is dated 250 ms back (${now.getTime() - at} ms)`);
+  t.equal(sentAt(now, hrMs + 60_000).getTime(), now.getTime(), 'a stamp from the future is not trusted');
+  t.equal(sentAt(now, hrMs - 60_000).getTime(), now.getTime(), 'nor one from a minute ago');
 });

@@ -8,9 +8,16 @@ import { testRedisUrl } from './helpers/app.ts';
 
 const silent = { info() {}, warn() {}, error() {} };
 
-t.test('REDIS_URL wins', async (t) => {
-  const r = await resolveRedis('redis://example.invalid:6379', '/tmp', silent);
-  t.equal(r.url, 'redis://example.invalid:6379');
+t.test('REDIS_URL wins over the local default', async (t) => {
+  const r = await resolveRedis(testRedisUrl, '/tmp', silent, 'redis://127.0.0.1:1');
+  t.equal(r.url, testRedisUrl);
+});
+
+t.test('a REDIS_URL that does not answer stops the start, naming it, its password masked', async (t) => {
+  await t.rejects(resolveRedis('redis://app:hunter2@127.0.0.1:1', '/tmp', silent), {
+    name: 'StartupError',
+    message: /^Cannot start: REDIS_URL=redis:\/\/app:\*\*\*@127\.0\.0\.1:1 does not answer/,
+  });
 });
 
 t.test('the local default is used when it answers', async (t) => {

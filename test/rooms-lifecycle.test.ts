@@ -3,9 +3,10 @@ import { Redis } from 'ioredis';
 import { api, startTestApp, testRedisUrl, type TestApp } from './helpers/app.ts';
 import { insertLiveMentoring } from './helpers/sessions.ts';
 import { RoomRequestError, WeriftPeer } from './helpers/werift-peer.ts';
-import { Room, roomsOf } from '../src/rooms/index.ts';
+import { Room } from '../src/rooms/index.ts';
 import { getSession } from '../src/sessions/index.ts';
 import type { DomainEventMap } from '../src/events/index.ts';
+import { ManualClock } from './helpers/clock.ts';
 
 const minutes = (n: number) => n * 60_000;
 
@@ -28,7 +29,7 @@ function roomClosed(ctx: TestApp, sessionId: string): Promise<DomainEventMap['ro
 t.test('room lifecycle: one room per session, directory, leave, timeouts, isolation', async (t) => {
   const ctx = await startTestApp(t, { env: { ROOM_DEPARTURE_GRACE_SECONDS: '0', ROOM_GRACE_AFTER_END_MINUTES: '0' } });
   const { demo } = ctx;
-  const rooms = roomsOf(ctx.app);
+  const rooms = ctx.app.rooms;
   const tokens = { student: await ctx.login(demo.student), mentor: await ctx.login(demo.mentor) };
   const peer = async (token: string) => {
     const p = await WeriftPeer.connect(ctx.url, token);
@@ -52,7 +53,7 @@ t.test('room lifecycle: one room per session, directory, leave, timeouts, isolat
     t.equal(ja.peers.length + jb.peers.length, 1, 'exactly one saw the other already there');
     const room = rooms.getRoom(sessionId)!;
     t.equal(room.peers().length, 2);
-    t.equal(await redis.get(`${ctx.config.redisPrefix}:room:${sessionId}`), rooms.directory.nodeId);
+    t.match(await redis.get(`${ctx.config.redisPrefix}:room:${sessionId}`), new RegExp(`^${rooms.directory.nodeId}#\\d+$`), 'the lease: this node and an epoch');
 
     // Leave: the other is told; when the last one leaves the room closes (departure grace 0).
     const left = b.nextEvent('peerLeft');
@@ -87,13 +88,21 @@ t.test('room lifecycle: one room per session, directory, leave, timeouts, isolat
     await a.request('leave');
   });
 
-  await t.test('a room hosted by another node is refused with room_elsewhere', async (t) => {
+  await t.test('a room hosted by another node is answered room_elsewhere with its URL; a silent owner answers room_moving', async (t) => {
     const sessionId = await liveSession(ctx);
-    await redis.set(`${ctx.config.redisPrefix}:room:${sessionId}`, 'some-other-node', 'PX', 60_000);
+    const other = { id: 'some-other-node', url: 'http://127.0.0.9:4000', mediaAddress: '127.0.0.9', state: 'serving', rooms: 1, peers: 0, consumers: 0, workerCpu: 0, at: Date.now() };
+    await redis.hset(`${ctx.config.redisPrefix}:nodes`, other.id, JSON.stringify(other));
+    await redis.set(`${ctx.config.redisPrefix}:room:${sessionId}`, 'some-other-node#7', 'PX', 60_000);
     const a = await peer(tokens.student);
-    const err = await a.join(sessionId).catch((e: RoomRequestError) => e);
-    t.equal((err as RoomRequestError).code, 'room_elsewhere');
+    const err = (await a.join(sessionId).catch((e: RoomRequestError) => e)) as RoomRequestError;
+    t.equal(err.code, 'room_elsewhere');
+    t.match(err.details, { nodeId: 'some-other-node', url: 'http://127.0.0.9:4000', mediaAddress: '127.0.0.9' });
     t.equal(rooms.getRoom(sessionId), undefined);
+
+    await redis.hset(`${ctx.config.redisPrefix}:nodes`, other.id, JSON.stringify({ ...other, at: Date.now() - 10_000 }));
+    const moving = (await a.join(sessionId).catch((e: RoomRequestError) => e)) as RoomRequestError;
+    t.equal(moving.code, 'room_moving', 'an owner that stopped publishing: its lease lapses, then the room is placed anew');
+    await redis.hdel(`${ctx.config.redisPrefix}:nodes`, other.id);
   });
 
   await t.test('the room closes when the session ends, and clients are told', async (t) => {
@@ -158,21 +167,26 @@ t.test('room lifecycle: one room per session, directory, leave, timeouts, isolat
 t.test('a room nobody enters closes after the empty timeout, distinct from the departure grace', async (t) => {
   const ctx = await startTestApp(t);
   const sessionId = await liveSession(ctx);
-  const rooms = roomsOf(ctx.app);
+  const rooms = ctx.app.rooms;
   const closedRooms: Room[] = [];
+  // The room's timers run on this clock: the test moves it instead of waiting five minutes.
+  const clock = new ManualClock();
   const room = await Room.create({
     session: await getSession(ctx.db, sessionId),
     pool: rooms.pool,
     directory: rooms.directory,
-    config: { ...ctx.config.rooms, emptyTimeoutSeconds: 1, departureGraceSeconds: 3600 },
+    config: { ...ctx.config.rooms, emptyTimeoutSeconds: 300, departureGraceSeconds: 3600 },
     events: ctx.app.events,
-    clock: ctx.app.clock,
+    clock,
     logger: ctx.app.log,
     nsp: ctx.app.io.of('/rooms'),
     onClosed: (r) => closedRooms.push(r),
   });
-  const reason = await new Promise<string>((resolve) => room.observer.once('close', resolve));
-  t.equal(reason, 'empty-timeout');
+  const closing = new Promise<string>((resolve) => room.observer.once('close', resolve));
+  clock.advance(299_999);
+  t.equal(room.closed, false, 'still open just before the empty timeout');
+  clock.advance(1);
+  t.equal(await closing, 'empty-timeout');
   t.same(closedRooms, [room]);
   t.equal(room.router.closed, true);
   await t.rejects(Promise.resolve().then(() => room.setIsolated('x', true, 'late')), { code: 'room_closed' });
@@ -185,10 +199,10 @@ t.test('shutting down closes every room with server-draining', async (t) => {
   const a = await WeriftPeer.connect(ctx.url, await ctx.login(ctx.demo.student));
   t.teardown(() => a.close());
   await a.join(sessionId);
-  const room = roomsOf(ctx.app).getRoom(sessionId)!;
+  const room = ctx.app.rooms.getRoom(sessionId)!;
   const reason = new Promise<string>((resolve) => room.observer.once('close', resolve));
   const closed = roomClosed(ctx, sessionId);
-  const pool = roomsOf(ctx.app).pool;
+  const pool = ctx.app.rooms.pool;
   await ctx.app.close();
   t.equal(await reason, 'server-draining');
   t.equal((await closed).reason, 'server-draining');

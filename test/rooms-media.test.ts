@@ -2,7 +2,6 @@ import t from 'tap';
 import { startTestApp } from './helpers/app.ts';
 import { insertLiveMentoring } from './helpers/sessions.ts';
 import { WeriftPeer } from './helpers/werift-peer.ts';
-import { roomsOf } from '../src/rooms/index.ts';
 import { weriftRtpCapabilities } from './helpers/werift-peer.ts';
 
 t.test('a real werift peer produces VP8 and Opus; another consumes them and receives rising packets', async (t) => {
@@ -36,7 +35,7 @@ t.test('a real werift peer produces VP8 and Opus; another consumes them and rece
   const news = await announced;
   t.match(news, { peerId: joined.peerId, userId: demo.student.id, producerId: video.producerId, kind: 'video', source: 'webcam' });
 
-  const room = roomsOf(ctx.app).getRoom(sessionId)!;
+  const room = ctx.app.rooms.getRoom(sessionId)!;
   t.ok(room, 'app.rooms knows the room');
   t.same(
     room.listProducers().map((p) => p.source).sort(),

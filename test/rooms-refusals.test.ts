@@ -2,7 +2,6 @@ import t from 'tap';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { insertSession } from './helpers/sessions.ts';
 import { RoomRequestError, WeriftPeer } from './helpers/werift-peer.ts';
-import { roomsOf } from '../src/rooms/index.ts';
 
 const minutes = (n: number) => n * 60_000;
 
@@ -157,7 +156,7 @@ t.test('every refusal gets an error ack while media keeps flowing for the others
   const now = coordinator.inboundStats(watched);
   const later = await coordinator.waitForPackets(watched, 10, { from: now.packets });
   t.ok(later.bytes > now.bytes, `observer still receives (${now.packets} → ${later.packets} packets)`);
-  const room = roomsOf(ctx.app).getRoom(sessionId)!;
+  const room = ctx.app.rooms.getRoom(sessionId)!;
   t.same(room.peers().map((p) => p.role).sort(), ['jury', 'mentor', 'observer', 'student']);
 });
 

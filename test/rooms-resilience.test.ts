@@ -2,7 +2,7 @@ import t from 'tap';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { insertLiveMentoring } from './helpers/sessions.ts';
 import { WeriftPeer } from './helpers/werift-peer.ts';
-import { roomsOf } from '../src/rooms/index.ts';
+import { ManualClock } from './helpers/clock.ts';
 import type { DomainEventMap } from '../src/events/index.ts';
 
 const minutes = (n: number) => n * 60_000;
@@ -33,7 +33,7 @@ t.test('killing the worker rebuilds the room on a new worker and tells the clien
   const inbound = await mentor.consume(video.producerId);
   await mentor.waitForPackets(inbound.consumerId, 10);
 
-  const rooms = roomsOf(ctx.app);
+  const rooms = ctx.app.rooms;
   const room = rooms.getRoom(sessionId)!;
   const oldRouter = room.router;
   const rebuilt = new Promise<{ reason: string }>((resolve) => room.observer.once('rebuilt', resolve));
@@ -91,7 +91,7 @@ t.test('a user who comes back within the reconnection grace gets the same peer',
   const dropped = mentor.nextEvent('peerConnection', (e: any) => e.userId === demo.student.id && e.connected === false);
   await student.close();
   await dropped;
-  const room = roomsOf(ctx.app).getRoom(sessionId)!;
+  const room = ctx.app.rooms.getRoom(sessionId)!;
   t.same(room.peers().find((p) => p.userId === demo.student.id)?.connected, false, 'the peer waits for its user');
 
   const back = await WeriftPeer.connect(ctx.url, studentToken);
@@ -131,7 +131,7 @@ t.test("Socket.IO connection-state recovery gives the peer back without a rejoin
   t.teardown(() => student.close());
   const joined = await student.join(sessionId);
   // Recovery replays from the last broadcast the client saw: give it one.
-  const room = roomsOf(ctx.app).getRoom(sessionId)!;
+  const room = ctx.app.rooms.getRoom(sessionId)!;
   const seen = student.nextEvent('activeSpeaker');
   room.notify('activeSpeaker', { userId: null });
   await seen;
@@ -146,7 +146,9 @@ t.test("Socket.IO connection-state recovery gives the peer back without a rejoin
 });
 
 t.test('after the grace the peer is removed and the others are told', async (t) => {
-  const ctx = await startTestApp(t, { env: { ROOM_RECONNECT_GRACE_SECONDS: '1' } });
+  // The grace runs on the app's clock: the test moves it past the grace instead of waiting.
+  const clock = new ManualClock();
+  const ctx = await startTestApp(t, { clock, env: { ROOM_RECONNECT_GRACE_SECONDS: '60' } });
   const { demo } = ctx;
   const sessionId = await liveSession(ctx);
   const presence = presenceLog(ctx, sessionId);
@@ -159,7 +161,12 @@ t.test('after the grace the peer is removed and the others are told', async (t) 
   await student.produce('audio', 'mic');
   const producerClosed = mentor.nextEvent('producerClosed');
   const left = mentor.nextEvent('peerLeft');
+  const dropped = mentor.nextEvent('peerConnection');
   await student.close();
+  t.same(await dropped, { peerId: first.peerId, userId: demo.student.id, connected: false }, 'the others see the drop; the grace starts');
+  clock.advance(59_999);
+  t.equal(ctx.app.rooms.getRoom(sessionId)!.peers().length, 2, 'within the grace the peer keeps its place');
+  clock.advance(1);
   t.same(await left, { peerId: first.peerId, userId: demo.student.id });
   await producerClosed;
   t.same(
@@ -183,7 +190,7 @@ t.test('a recovered socket whose peer is already gone is told to rejoin', async 
   const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student), { reconnection: true });
   t.teardown(() => student.close());
   const first = await student.join(sessionId);
-  const room = roomsOf(ctx.app).getRoom(sessionId)!;
+  const room = ctx.app.rooms.getRoom(sessionId)!;
   const seen = student.nextEvent('activeSpeaker');
   room.notify('activeSpeaker', { userId: null });
   await seen;

@@ -31,6 +31,10 @@ t.test('scheduling over HTTP', async (t) => {
   );
   await db.execute(`INSERT INTO enrollments (student_id, path_id, mentor_id, tier) VALUES ($1, $2, $3, 'premium_plus')`, [other!.id, demo.pathId, demo.mentor.id]);
   const otherStudent = await login({ email: 'other@demo.school', password: 'other-demo-1' });
+  // Sessions are about a project the student works on now: both students are on the second project.
+  await db.execute(`UPDATE project_progress SET state = 'validated' WHERE enrollment_id = $1 AND project_id = $2`, [demo.enrollmentId, demo.projectIds[0]]);
+  await db.execute(`UPDATE project_progress SET state = 'in_progress' WHERE enrollment_id = $1 AND project_id = $2`, [demo.enrollmentId, demo.projectIds[1]]);
+  await db.execute(`INSERT INTO project_progress (enrollment_id, project_id, state) SELECT id, $2, 'in_progress' FROM enrollments WHERE student_id = $1`, [other!.id, demo.projectIds[1]]);
 
   const slotsPath = (from: string, to: string, extra = '') => `/hosts/${demo.mentor.id}/slots?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}${extra}`;
   const book = (token: string, startsAt: string) => api(url, 'POST', '/sessions', token, { startsAt, projectId: demo.projectIds[1] });

@@ -52,6 +52,8 @@ t.test('calendar feeds and per-session downloads', async (t) => {
     ).status,
     200,
   );
+  // The student works on the third project now (a session is about a project unlocked).
+  await db.execute(`UPDATE project_progress SET state = 'in_progress' WHERE enrollment_id = $1 AND project_id = $2`, [demo.enrollmentId, demo.projectIds[2]]);
   const booked = await api(url, 'POST', '/sessions', student, { startsAt: '2026-03-04T08:00:00Z', projectId: demo.projectIds[2] });
   t.equal(booked.status, 201);
   const id = booked.body.id as string;

@@ -50,10 +50,23 @@ t.test('around a transition, in detail', async (t) => {
   const before = renderInterval({ start: Date.parse('2026-03-29T00:15:00Z'), end: Date.parse('2026-03-29T01:00:00Z') }, 'Europe/Paris');
   t.equal(before.local.startsAt, '2026-03-29T01:15:00+01:00');
   t.equal(before.local.endsAt, '2026-03-29T03:00:00+02:00');
-  t.match(before.local.label, /^Sun 29 Mar 2026, 01:15–03:00 \((GMT\+1|CET)\)$/);
+  t.match(before.local.label, /^Sun 29 Mar 2026, 01:15 \((GMT\+1|CET)\)–03:00 \((GMT\+2|CEST)\)$/, 'each end with its own offset');
   const after = renderInterval({ start: Date.parse('2026-03-29T01:00:00Z'), end: Date.parse('2026-03-29T01:45:00.250Z') }, 'Europe/Paris');
   t.equal(after.local.startsAt, '2026-03-29T03:00:00+02:00');
   t.equal(after.local.endsAt, '2026-03-29T03:45:00.250+02:00');
   t.equal(renderInterval({ start: 0, end: MINUTE }, 'Etc/UTC').local.startsAt, '1970-01-01T00:00:00+00:00');
   t.equal(renderInterval({ start: 0, end: MINUTE }, 'UTC').local.startsAt, '1970-01-01T00:00:00Z');
+});
+
+t.test('a slot across a change shows both ends with their own offsets (issue 20)', async (t) => {
+  // Paris falls back at 01:00Z on 25 October 2026: 02:59 CEST is followed by 02:00 CET.
+  const slot = { start: Date.parse('2026-10-25T00:15:00Z'), end: Date.parse('2026-10-25T01:00:00Z') };
+  const fast = renderInterval(slot, 'Europe/Paris');
+  t.match(fast.local.label, /^Sun 25 Oct 2026, 02:15 \((GMT\+2|CEST)\)–02:00 \((GMT\+1|CET)\)$/, 'not "02:15–02:00 (GMT+2)"');
+  t.same(fast, renderIntervalWithLuxon(slot, 'Europe/Paris'));
+  // One offset throughout: one label suffix, as before.
+  t.match(renderInterval({ start: Date.parse('2026-10-25T02:00:00Z'), end: Date.parse('2026-10-25T02:45:00Z') }, 'Europe/Paris').local.label, /^Sun 25 Oct 2026, 03:00–03:45 \((GMT\+1|CET)\)$/);
+  // Lord Howe's half-hour change (15:30Z on 3 October 2026: Sunday 02:00 +10:30 → 02:30 +11).
+  const lh = renderInterval({ start: Date.parse('2026-10-03T15:00:00Z'), end: Date.parse('2026-10-03T15:45:00Z') }, 'Australia/Lord_Howe');
+  t.match(lh.local.label, /^Sun 4 Oct 2026, 01:30 \(GMT\+10:30\)–02:45 \(GMT\+11\)$/);
 });

@@ -126,3 +126,21 @@ t.test('health and API docs', async (t) => {
   const ui = await fetch(`${url}/docs/`);
   t.equal(ui.status, 200);
 });
+
+// The two lists the role screens read (issue 21): people by role for the coordinator, the booking policy for all.
+t.test('coordinators list people by role; everyone reads the booking policy', async (t) => {
+  const ctx = await startTestApp(t);
+  const { url, demo } = ctx;
+  const [coordinator, student] = await Promise.all([ctx.login(demo.coordinator), ctx.login(demo.student)]);
+  const jury = await api(url, 'GET', '/people?role=jury', coordinator);
+  t.equal(jury.status, 200);
+  t.same(jury.body.map((p: { id: string }) => p.id).sort(), demo.jury.map((j) => j.id).sort());
+  t.notOk('passwordHash' in jury.body[0] || 'password_hash' in jury.body[0], 'public fields only');
+  const refused = await api(url, 'GET', '/people?role=student', student);
+  t.equal(refused.status, 403, 'a student does not list people');
+  t.equal((await api(url, 'GET', '/people?role=nobody', coordinator)).status, 400);
+  const policy = await api(url, 'GET', '/scheduling/policy', student);
+  t.equal(policy.status, 200);
+  t.same(policy.body, { mentoringMinutes: 45, lateCancelNoticeHours: 24, defenceDefaultMinutes: 60 });
+  t.equal((await api(url, 'GET', '/scheduling/policy')).status, 401, 'not without a token');
+});

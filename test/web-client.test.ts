@@ -1,6 +1,6 @@
 import t from 'tap';
 import { api, startTestApp } from './helpers/app.ts';
-import { buildWebClient, hasChromium, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
+import { buildWebClient, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
 import { insertSession } from './helpers/sessions.ts';
 
 buildWebClient();
@@ -19,7 +19,7 @@ t.test('the server serves the built client at /', async (t) => {
   t.equal((await api(ctx.url, 'GET', '/health')).status, 200, 'API routes are not shadowed by the static files');
 });
 
-t.test('in Chromium: log in, language from the locale, upcoming sessions in one’s own zone', { skip: !hasChromium() && 'chromium is not installed' }, async (t) => {
+t.test('browser: in Chromium: log in, language from the locale, upcoming sessions in one’s own zone', async (t) => {
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
   const startsAt = new Date(Date.now() + 26 * 3_600_000);

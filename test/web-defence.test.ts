@@ -1,11 +1,11 @@
 import t from 'tap';
 import { startTestApp } from './helpers/app.ts';
-import { buildWebClient, hasChromium, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
+import { buildWebClient, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
 import { insertSession } from './helpers/sessions.ts';
 
 buildWebClient();
 
-t.test('jury defence in Chromium: the candidate waits in the lobby, the jury admits and moves the phases', { skip: !hasChromium() && 'chromium is not installed' }, async (t) => {
+t.test('browser: jury defence in Chromium: the candidate waits in the lobby, the jury admits and moves the phases', async (t) => {
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
   await db.execute(`UPDATE project_progress SET state = 'validated' WHERE enrollment_id = $1`, [demo.enrollmentId]);

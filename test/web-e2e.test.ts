@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Page } from 'playwright-core';
 import { startTestApp } from './helpers/app.ts';
-import { buildWebClient, hasChromium, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
+import { buildWebClient, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
 import { insertSession } from './helpers/sessions.ts';
 
 /**
@@ -47,7 +47,7 @@ async function waitForPlayingVideo(t: { ok(v: unknown, msg: string): void }, pag
   t.ok(before > 0, `${who}: ${source} frames decoded (${before}) and rising`);
 }
 
-t.test('student and mentor meet in Chromium: video both ways, screen share, live line comment', { skip: !hasChromium() && 'chromium is not installed' }, async (t) => {
+t.test('browser: student and mentor meet in Chromium: video both ways, screen share, live line comment', async (t) => {
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
   const now = Date.now();
@@ -215,7 +215,7 @@ t.test('student and mentor meet in Chromium: video both ways, screen share, live
   t.same(mentor.errors, [], 'no error on the mentor page');
 });
 
-t.test('refused joins say why: too early, not a participant', { skip: !hasChromium() && 'chromium is not installed' }, async (t) => {
+t.test('browser: refused joins say why: too early, not a participant', async (t) => {
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
   const later = new Date(Date.now() + 3 * 3_600_000);
@@ -249,7 +249,7 @@ t.test('refused joins say why: too early, not a participant', { skip: !hasChromi
   await screenshot(jury.page, 'e2e-refused');
 });
 
-t.test('the client reconnects by itself: ICE restart, recovered signalling, full rejoin', { skip: !hasChromium() && 'chromium is not installed' }, async (t) => {
+t.test('browser: the client reconnects by itself: ICE restart, recovered signalling, full rejoin', async (t) => {
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
   const now = Date.now();

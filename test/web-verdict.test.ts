@@ -1,12 +1,12 @@
 import t from 'tap';
 import { api, request as socketRequest, startTestApp } from './helpers/app.ts';
-import { buildWebClient, hasChromium, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
+import { buildWebClient, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
 import { insertSession } from './helpers/sessions.ts';
 import { competenceBlocksOf, parseMark } from '../src/web/client/verdict.ts';
 
 buildWebClient();
 
-t.test('jury verdict in Chromium: one jury member proposes a pass, both confirm, the candidate sees the diploma', { skip: !hasChromium() && 'chromium is not installed' }, async (t) => {
+t.test('browser: jury verdict in Chromium: one jury member proposes a pass, both confirm, the candidate sees the diploma', async (t) => {
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
   await db.execute(`UPDATE project_progress SET state = 'validated' WHERE enrollment_id = $1`, [demo.enrollmentId]);
@@ -116,7 +116,7 @@ t.test('jury verdict in Chromium: one jury member proposes a pass, both confirm,
   t.same([...pages.jury1.errors, ...pages.jury2.errors, ...pages.candidate.errors], [], 'no page error');
 });
 
-t.test('a failed defence in Chromium: the candidate sees when a new defence is possible, in their language and time zone', { skip: !hasChromium() && 'chromium is not installed' }, async (t) => {
+t.test('browser: a failed defence in Chromium: the candidate sees when a new defence is possible, in their language and time zone', async (t) => {
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
   await db.execute(`UPDATE project_progress SET state = 'validated' WHERE enrollment_id = $1`, [demo.enrollmentId]);

@@ -1,4 +1,14 @@
-import { int, type Env } from '../shared/env.ts';
+import { Type } from 'typebox';
+import { readEnv, type Env } from '../shared/env.ts';
+
+/** Attendance's variables (part of the configuration schema, src/server/config.ts). */
+export const attendanceEnv = Type.Object({
+  ATTENDANCE_RECONNECT_GRACE_SECONDS: Type.Integer({ default: 60, minimum: 0, description: 'A reconnect within this is a network gap, not a departure' }),
+  NO_SHOW_AFTER_MINUTES: Type.Integer({ default: 10, minimum: 0, description: 'Never joined this long after the start = no-show' }),
+  ATTENDANCE_LATE_AFTER_SECONDS: Type.Integer({ default: 300, minimum: 0, description: 'A first join this long after the scheduled start is late' }),
+  ATTENDANCE_LEFT_EARLY_BEFORE_SECONDS: Type.Integer({ default: 300, minimum: 0, description: 'A last leave this long before the scheduled end is leaving early' }),
+  ATTENDANCE_FINALIZE_AFTER_END_MINUTES: Type.Integer({ default: 20, minimum: 0, description: 'The attendance record is frozen this long after the scheduled end' }),
+});
 
 export interface AttendanceConfig {
   /** A reconnect within this many seconds is a network gap, not a departure. */
@@ -14,11 +24,12 @@ export interface AttendanceConfig {
 }
 
 export function readAttendanceConfig(env: Env): AttendanceConfig {
+  const v = readEnv(attendanceEnv, env);
   return {
-    reconnectGraceSeconds: int(env, 'ATTENDANCE_RECONNECT_GRACE_SECONDS', 60, { min: 0 }),
-    noShowAfterMinutes: int(env, 'NO_SHOW_AFTER_MINUTES', 10, { min: 0 }),
-    lateAfterSeconds: int(env, 'ATTENDANCE_LATE_AFTER_SECONDS', 300, { min: 0 }),
-    leftEarlyBeforeSeconds: int(env, 'ATTENDANCE_LEFT_EARLY_BEFORE_SECONDS', 300, { min: 0 }),
-    finalizeAfterEndMinutes: int(env, 'ATTENDANCE_FINALIZE_AFTER_END_MINUTES', 20, { min: 0 }),
+    reconnectGraceSeconds: v.ATTENDANCE_RECONNECT_GRACE_SECONDS,
+    noShowAfterMinutes: v.NO_SHOW_AFTER_MINUTES,
+    lateAfterSeconds: v.ATTENDANCE_LATE_AFTER_SECONDS,
+    leftEarlyBeforeSeconds: v.ATTENDANCE_LEFT_EARLY_BEFORE_SECONDS,
+    finalizeAfterEndMinutes: v.ATTENDANCE_FINALIZE_AFTER_END_MINUTES,
   };
 }

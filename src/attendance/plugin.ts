@@ -1,5 +1,4 @@
 import fp from 'fastify-plugin';
-import type { FastifyInstance } from 'fastify';
 import { attendanceRoutes } from './routes.ts';
 import { AttendanceService, type FinalizeJob, type NoShowJob } from './service.ts';
 
@@ -7,16 +6,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     attendance: AttendanceService;
   }
-}
-
-/** Lookup for code holding the root instance (tests): the service of the app that owns these domain events. */
-const services = new WeakMap<object, AttendanceService>();
-
-/** The attendance service of an app (root or any scope). */
-export function attendanceService(app: FastifyInstance): AttendanceService {
-  const service = services.get(app.events);
-  if (!service) throw new Error('attendance is not registered on this app');
-  return service;
 }
 
 /**
@@ -31,6 +20,7 @@ export const attendancePlugin = fp(
       config: app.config.attendance,
       clock: app.clock,
       events: app.events,
+      outbox: app.outbox,
       io: app.io,
       log: app.log.child({ capability: 'attendance' }),
     });
@@ -42,11 +32,11 @@ export const attendancePlugin = fp(
       return result ? { finalizedAt: result.finalizedAt.toISOString(), alreadyFinalized: result.alreadyFinalized } : { stale: true };
     });
     service.attachQueues(noShow, finalize);
-    services.set(app.events, service);
     app.decorate('attendance', service);
 
     const off = [
       app.events.on('room.presence', (e) => service.recordPresence(e)),
+      app.events.on('room.quality', (e) => service.recordQuality(e)),
       app.events.on('session.booked', (e) => service.scheduleSession(e.sessionId)),
       app.events.on('session.rescheduled', (e) => service.scheduleSession(e.sessionId)),
       app.events.on('session.cancelled', (e) => service.recordCancellation(e.sessionId, e.late, e.cancelledBy)),
@@ -57,5 +47,5 @@ export const attendancePlugin = fp(
 
     await app.register(attendanceRoutes, { service });
   },
-  { name: 'attendance' },
+  { name: 'attendance', dependencies: ['sockets'] },
 );

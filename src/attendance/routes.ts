@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ROLES } from '../auth/index.ts';
+import { ROLES, viewerOf } from '../auth/index.ts';
 import { getPath } from '../school/index.ts';
 import { assertCanViewSession } from '../sessions/index.ts';
 import { invalid } from '../shared/errors.ts';
@@ -18,6 +18,7 @@ const StatusSchema = Type.Union([
   Type.Literal('pending'),
 ]);
 const FinalStatusSchema = Type.Union([Type.Literal('present'), Type.Literal('late'), Type.Literal('left_early'), Type.Literal('no_show')]);
+const QualityLevelSchema = Type.Union([Type.Literal('excellent'), Type.Literal('good'), Type.Literal('poor'), Type.Literal('lost')]);
 const CorrectableSchema = Type.Object({ status: StatusSchema, attendedSeconds: Type.Integer() });
 const ParticipantAttendanceSchema = Type.Object({
   userId: Uuid,
@@ -39,6 +40,13 @@ const ParticipantAttendanceSchema = Type.Object({
   screenSeconds: Type.Integer(),
   transportFailures: Type.Integer(),
   intervals: Type.Array(Type.Object({ from: IsoDateTime, to: Nullable(IsoDateTime), networkGaps: Type.Integer(), networkGapSeconds: Type.Integer() })),
+  quality: Type.Object(
+    {
+      seconds: Type.Object({ excellent: Type.Integer(), good: Type.Integer(), poor: Type.Integer(), lost: Type.Integer() }),
+      periods: Type.Array(Type.Object({ level: QualityLevelSchema, from: IsoDateTime, to: IsoDateTime })),
+    },
+    { description: 'Connection quality while present: seconds per level, and the periods below excellent' },
+  ),
   noShowMarkedAt: Nullable(IsoDateTime),
   presenceEvents: Type.Integer(),
   corrected: Type.Boolean(),
@@ -60,7 +68,6 @@ const SessionParams = Type.Object({ sessionId: Uuid });
 /** Reports and corrections; the service is given by the plugin. */
 export const attendanceRoutes: FastifyPluginAsyncTypebox<{ service: AttendanceService }> = async (app, { service }) => {
   const { db } = app;
-  const viewerOf = (request: { user: { sub: string; role: (typeof ROLES)[number] } }) => ({ userId: request.user.sub, role: request.user.role });
 
   app.get(
     '/sessions/:sessionId/attendance',
@@ -170,7 +177,7 @@ export const attendanceRoutes: FastifyPluginAsyncTypebox<{ service: AttendanceSe
   app.get(
     '/attendance/export.csv',
     {
-      config: { access: ['coordinator'] },
+      config: { access: ['coordinator'], expensive: true },
       schema: {
         tags: ['attendance'],
         summary: "CSV of a path's (or one cohort's) attendance over a date range, for auditors (streamed)",
@@ -183,7 +190,7 @@ export const attendanceRoutes: FastifyPluginAsyncTypebox<{ service: AttendanceSe
     async (request, reply) => {
       const from = new Date(request.query.from);
       const to = new Date(request.query.to);
-      if (!(from < to)) throw invalid('invalid_range', '`from` must be before `to`');
+      if (!(from < to)) throw invalid('end_before_start', '`from` must be before `to`');
       const path = await getPath(db, request.query.pathId);
       const cohort = request.query.cohort;
       const cohortStart = cohort ? new Date(`${cohort}-01T00:00:00Z`) : undefined;

@@ -1,19 +1,19 @@
 import type { Server } from 'socket.io';
 import type { Db, Queryable } from '../db/index.ts';
 import type { DomainEvents, PresenceType } from '../events/index.ts';
+import type { Outbox } from '../outbox/index.ts';
 import type { JobQueue } from '../jobs/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { conflict, forbidden, notFound } from '../shared/errors.ts';
+import { sessionChannel } from '../shared/socket.ts';
 import { findSession, getSession, listParticipants, type ParticipantRole, type Session } from '../sessions/index.ts';
 import { assertCanViewStudent } from '../school/index.ts';
 import type { Role } from '../auth/index.ts';
 import type { AttendanceConfig } from './config.ts';
-import { assess, deriveParticipant, type AttendanceStatus, type MediaSource, type PresenceEvent } from './derive.ts';
+import { assess, deriveParticipant, deriveQuality, type AttendanceStatus, type MediaSource, type PresenceEvent, type PresenceFigures, type QualityLevel, type QualitySummary } from './derive.ts';
 
-export interface Viewer {
-  userId: string;
-  role: Role;
-}
+import type { Viewer } from '../auth/index.ts';
+export type { Viewer };
 
 export interface PresenceInput {
   sessionId: string;
@@ -21,6 +21,19 @@ export interface PresenceInput {
   type: PresenceType;
   source?: MediaSource | undefined;
   at: Date;
+}
+
+export interface QualityInput {
+  sessionId: string;
+  userId: string;
+  level: QualityLevel;
+  at: Date;
+}
+
+/** Connection quality over the participant's presence: seconds per level, and the periods below excellent. */
+export interface QualityView {
+  seconds: Record<QualityLevel, number>;
+  periods: Array<{ level: QualityLevel; from: string; to: string }>;
 }
 
 export interface IntervalView {
@@ -43,7 +56,7 @@ export interface CorrectableFields {
   attendedSeconds: number;
 }
 
-export interface ParticipantAttendance {
+export interface ParticipantAttendance extends PresenceFigures {
   userId: string;
   name: string;
   email: string;
@@ -55,14 +68,8 @@ export interface ParticipantAttendance {
   firstJoinAt: string | null;
   lastLeaveAt: string | null;
   latenessSeconds: number | null;
-  attendedSeconds: number;
-  networkGaps: number;
-  networkGapSeconds: number;
-  micSeconds: number;
-  cameraSeconds: number;
-  screenSeconds: number;
-  transportFailures: number;
   intervals: IntervalView[];
+  quality: QualityView;
   noShowMarkedAt: string | null;
   presenceEvents: number;
   corrected: boolean;
@@ -110,6 +117,7 @@ export interface AttendanceDeps {
   config: AttendanceConfig;
   clock: Clock;
   events: DomainEvents;
+  outbox: Outbox;
   io: Server;
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
@@ -132,7 +140,7 @@ interface TrackingRow {
   frozenUntil: Date | null;
 }
 
-interface RecordRow {
+interface RecordRow extends PresenceFigures {
   sessionId: string;
   userId: string;
   role: ParticipantRole;
@@ -140,14 +148,8 @@ interface RecordRow {
   firstJoinAt: Date | null;
   lastLeaveAt: Date | null;
   latenessSeconds: number | null;
-  attendedSeconds: number;
-  networkGaps: number;
-  networkGapSeconds: number;
-  micSeconds: number;
-  cameraSeconds: number;
-  screenSeconds: number;
-  transportFailures: number;
   intervals: IntervalView[];
+  quality: QualityView | null;
   late: boolean;
   leftEarly: boolean;
   corrected: boolean;
@@ -171,8 +173,9 @@ export interface PresentPerson {
   connected: boolean;
 }
 
-/** The presence log's types that change who is in the room (and are broadcast). */
-const PRESENCE_CHANGES: ReadonlySet<PresenceType> = new Set(['join', 'leave', 'disconnect', 'reconnect']);
+/** The presence log's types that change who is in the room or whether they are connected (and are broadcast). */
+const PRESENCE_CHANGES: ReadonlySet<PresenceType> = new Set(['join', 'leave', 'disconnect', 'reconnect', 'media_flowing', 'media_lost', 'media_idle']);
+const PRESENCE_CHANGE_SQL = `('join', 'leave', 'disconnect', 'reconnect', 'media_flowing', 'media_lost', 'media_idle')`;
 
 /**
  * The frozen attendance of a session (undefined until finalized), for
@@ -229,7 +232,7 @@ const ATTENDING_ROLES: ReadonlySet<ParticipantRole> = new Set(['student', 'mento
 
 /** Everything needed to build the attendance of a batch of sessions, read in a few queries. */
 async function loadBatch(db: Queryable, sessionIds: string[]) {
-  const [tracking, records, people, observers, events, marks, corrections] = await Promise.all([
+  const [tracking, records, people, observers, events, marks, corrections, quality] = await Promise.all([
     db.query<TrackingRow>(
       `SELECT session_id AS "sessionId", no_show_job_id AS "noShowJobId", finalize_job_id AS "finalizeJobId",
               no_show_checked_at AS "noShowCheckedAt", finalized_at AS "finalizedAt", frozen_until AS "frozenUntil"
@@ -241,7 +244,7 @@ async function loadBatch(db: Queryable, sessionIds: string[]) {
               last_leave_at AS "lastLeaveAt", lateness_seconds AS "latenessSeconds", attended_seconds AS "attendedSeconds",
               network_gaps AS "networkGaps", network_gap_seconds AS "networkGapSeconds", mic_seconds AS "micSeconds",
               camera_seconds AS "cameraSeconds", screen_seconds AS "screenSeconds", transport_failures AS "transportFailures",
-              intervals, late, left_early AS "leftEarly", corrected
+              intervals, quality, late, left_early AS "leftEarly", corrected
          FROM attendance_records WHERE session_id = ANY($1::uuid[])`,
       [sessionIds],
     ),
@@ -274,6 +277,11 @@ async function loadBatch(db: Queryable, sessionIds: string[]) {
          FROM attendance_corrections WHERE session_id = ANY($1::uuid[]) ORDER BY id`,
       [sessionIds],
     ),
+    db.query<{ sessionId: string; userId: string; level: QualityLevel; at: Date }>(
+      `SELECT session_id AS "sessionId", user_id AS "userId", level, at
+         FROM connection_quality_events WHERE session_id = ANY($1::uuid[]) ORDER BY session_id, id`,
+      [sessionIds],
+    ),
   ]);
   const group = <T extends { sessionId: string }>(rows: T[]) => {
     const m = new Map<string, T[]>();
@@ -291,6 +299,7 @@ async function loadBatch(db: Queryable, sessionIds: string[]) {
     events: group(events),
     marks: group(marks),
     corrections: group(corrections),
+    quality: group(quality),
   };
 }
 
@@ -303,6 +312,7 @@ export class AttendanceService {
   readonly #config: AttendanceConfig;
   readonly #clock: Clock;
   readonly #events: DomainEvents;
+  readonly #outbox: Outbox;
   readonly #io: Server;
   readonly #log: AttendanceDeps['log'];
   #noShowQueue: JobQueue<NoShowJob> | undefined;
@@ -313,6 +323,7 @@ export class AttendanceService {
     this.#config = deps.config;
     this.#clock = deps.clock;
     this.#events = deps.events;
+    this.#outbox = deps.outbox;
     this.#io = deps.io;
     this.#log = deps.log;
   }
@@ -326,6 +337,7 @@ export class AttendanceService {
 
   /** Appends one presence event (server time) and tells the room who is present. */
   async recordPresence(e: PresenceInput): Promise<void> {
+    if (e.type === 'join') e = await this.#joinAfterLostNode(e);
     await this.#db.execute('INSERT INTO presence_events (session_id, user_id, type, source, at) VALUES ($1, $2, $3, $4, $5)', [
       e.sessionId,
       e.userId,
@@ -336,13 +348,49 @@ export class AttendanceService {
     if (PRESENCE_CHANGES.has(e.type)) await this.broadcastPresence(e.sessionId, { userId: e.userId, type: e.type, at: e.at.toISOString() });
   }
 
+  /**
+   * A room writes `join` for someone it does not hold. If their log still has
+   * them in the room (no `leave` after their last entry), the server that held
+   * them died (kill -9 of its node) before it could say so: they did not leave,
+   * their connection was cut. So their media and socket go down at the last
+   * moment that server is known to have seen them, and this entry is their
+   * `reconnect`: within the grace it is one network gap, not a new visit.
+   */
+  async #joinAfterLostNode(e: PresenceInput): Promise<PresenceInput> {
+    const last = await this.#db.one<{ type: PresenceType; at: Date }>(
+      `SELECT type, at FROM presence_events WHERE session_id = $1 AND user_id = $2 AND type IN ${PRESENCE_CHANGE_SQL} AND at <= $3
+        ORDER BY at DESC, id DESC LIMIT 1`,
+      [e.sessionId, e.userId, e.at],
+    );
+    if (!last || last.type === 'leave') return e;
+    const seen = await this.#db.one<{ at: Date }>(
+      `SELECT GREATEST(
+          (SELECT MAX(at) FROM presence_events WHERE session_id = $1 AND user_id = $2 AND at <= $3),
+          (SELECT MAX(at) FROM connection_quality_events WHERE session_id = $1 AND user_id = $2 AND at <= $3)) AS at`,
+      [e.sessionId, e.userId, e.at],
+    );
+    const lostAt = seen?.at ?? last.at;
+    if (last.type !== 'disconnect') {
+      await this.#db.execute(
+        `INSERT INTO presence_events (session_id, user_id, type, at) VALUES ($1, $2, 'media_idle', $3), ($1, $2, 'disconnect', $3)`,
+        [e.sessionId, e.userId, lostAt],
+      );
+    }
+    return { ...e, type: 'reconnect' };
+  }
+
+  /** Appends a change of a participant's connection quality (rooms samples it every second). */
+  async recordQuality(e: QualityInput): Promise<void> {
+    await this.#db.execute('INSERT INTO connection_quality_events (session_id, user_id, level, at) VALUES ($1, $2, $3, $4)', [e.sessionId, e.userId, e.level, e.at]);
+  }
+
   /** Who is in the room now (or within the reconnect grace). */
   async presentNow(sessionId: string): Promise<PresentPerson[]> {
     const events = await this.#db.query<EventRow & { name: string; role: ParticipantRole }>(
       `SELECT e.id, e.session_id AS "sessionId", e.user_id AS "userId", e.type, e.source, e.at, u.name, COALESCE(p.role, 'observer') AS role
          FROM presence_events e JOIN users u ON u.id = e.user_id
          LEFT JOIN session_participants p ON p.session_id = e.session_id AND p.user_id = e.user_id
-        WHERE e.session_id = $1 AND e.type IN ('join', 'leave', 'disconnect', 'reconnect')
+        WHERE e.session_id = $1 AND e.type IN ${PRESENCE_CHANGE_SQL}
         ORDER BY e.at, e.id`,
       [sessionId],
     );
@@ -360,7 +408,7 @@ export class AttendanceService {
   /** Socket.IO `presence` to everyone in the room: the change and who is present now. */
   async broadcastPresence(sessionId: string, change: { userId: string; type: PresenceType; at: string }): Promise<void> {
     const present = await this.presentNow(sessionId);
-    this.#io.of('/rooms').to(`session:${sessionId}`).emit('presence', { sessionId, change, present });
+    this.#io.of('/rooms').to(sessionChannel(sessionId)).emit('presence', { sessionId, change, present });
   }
 
   // ---- jobs -----------------------------------------------------------------
@@ -435,7 +483,7 @@ export class AttendanceService {
   /**
    * Freezes the attendance record of a session: derives it from the log up to
    * min(now, end + finalize delay), writes one row per participant, and never
-   * again (a second call returns the first freeze). Emits 'attendance.finalized' once.
+   * again (a second call returns the first freeze). Appends 'attendance.finalized' to the outbox once, with the freeze.
    */
   async finalize(sessionId: string, expectedEndsAt?: Date): Promise<{ finalizedAt: Date; alreadyFinalized: boolean } | undefined> {
     const session = await findSession(this.#db, sessionId);
@@ -455,12 +503,13 @@ export class AttendanceService {
           const p = deriveParticipant(mine, { reconnectGraceSeconds: this.#config.reconnectGraceSeconds, until, close: true });
           const a = assess(p, { ...this.#thresholds(session), noShowDue: true });
           if (a.status === 'pending') continue; // unreachable: noShowDue
+          const quality = qualityView(deriveQuality(batch.quality(sessionId).filter((c) => c.userId === person.userId), p.intervals, until));
           if (person.role === 'observer' && !p.firstJoinAt) continue;
           await q.execute(
             `INSERT INTO attendance_records (session_id, user_id, role, status, first_join_at, last_leave_at, lateness_seconds,
                attended_seconds, network_gaps, network_gap_seconds, mic_seconds, camera_seconds, screen_seconds, transport_failures,
-               intervals, late, left_early, finalized_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+               intervals, late, left_early, finalized_at, quality)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
             [
               sessionId,
               person.userId,
@@ -480,6 +529,7 @@ export class AttendanceService {
               a.late,
               a.leftEarly,
               now,
+              JSON.stringify(quality),
             ],
           );
         }
@@ -490,12 +540,13 @@ export class AttendanceService {
         until,
         lastEventId.toString(),
       ]);
+      await this.#outbox.append(q, 'attendance.finalized', { sessionId });
+      // The record is closed, so the session is over: it says so, and other systems hear it once (webhooks).
+      const completed = await q.one<{ id: string }>(`UPDATE sessions SET status = 'completed', updated_at = $2 WHERE id = $1 AND status = 'scheduled' RETURNING id`, [sessionId, now]);
+      if (completed) await this.#outbox.append(q, 'session.completed', { sessionId });
       return { finalizedAt: now, alreadyFinalized: false };
     });
-    if (!result.alreadyFinalized) {
-      this.#log.info({ sessionId }, 'attendance finalized');
-      this.#events.emit('attendance.finalized', { sessionId });
-    }
+    if (!result.alreadyFinalized) this.#log.info({ sessionId }, 'attendance finalized');
     return result;
   }
 
@@ -557,6 +608,7 @@ export class AttendanceService {
           screenSeconds: r.screenSeconds,
           transportFailures: r.transportFailures,
           intervals: r.intervals,
+          quality: r.quality ?? qualityView(deriveQuality([], [], until)),
           corrected: r.corrected,
         });
         continue;
@@ -581,6 +633,7 @@ export class AttendanceService {
         screenSeconds: p.screenSeconds,
         transportFailures: p.transportFailures,
         intervals: p.intervals.map(intervalView),
+        quality: qualityView(deriveQuality(batch.quality(session.id).filter((c) => c.userId === person.userId), p.intervals, until)),
         corrected: false,
       });
     }
@@ -687,6 +740,11 @@ const intervalView = (i: { from: Date; to: Date | null; networkGaps: number; net
   to: iso(i.to),
   networkGaps: i.networkGaps,
   networkGapSeconds: i.networkGapSeconds,
+});
+
+const qualityView = (q: QualitySummary): QualityView => ({
+  seconds: q.seconds,
+  periods: q.periods.map((p) => ({ level: p.level, from: p.from.toISOString(), to: p.to.toISOString() })),
 });
 
 export type { PresenceEvent };

@@ -1,7 +1,10 @@
 import { Type, type Static } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { authenticate, issueRefreshToken, revokeRefreshToken, rotateRefreshToken, toPublicUser, type UserRow } from './service.ts';
-import { PublicUserSchema } from '../shared/schemas.ts';
+import { authenticate, issueRefreshToken, passwordHashOf, revokeAllRefreshTokens, revokeRefreshToken, rotateRefreshToken, ROLES, toPublicUser, type RotationGrace, type UserRow } from './service.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+import { forbidden, notFound, unauthenticated } from '../shared/errors.ts';
+import { PublicUserSchema, RoleSchema } from '../shared/schemas.ts';
+import { LoginLimits } from './login-limits.ts';
 
 const TokensSchema = Type.Object({
   accessToken: Type.String(),
@@ -13,12 +16,36 @@ const TokensSchema = Type.Object({
 });
 type Tokens = Static<typeof TokensSchema>;
 
-export const authRoutes: FastifyPluginAsyncTypebox<{ loginRateLimitPerMinute: number }> = async (app, opts) => {
+export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db, config } = app;
 
+  const loginLimits = new LoginLimits(app.limiter, config);
+  // The successor of a rotated refresh token, for the grace of parallel refreshes (REFRESH_GRACE_SECONDS).
+  const graceKey = (oldHash: string) => `${config.redisPrefix}:refresh-grace:${oldHash}`;
+  const grace: RotationGrace = {
+    seconds: config.refreshGraceSeconds,
+    remember: async (oldHash, successor) => {
+      await app.redis.set(graceKey(oldHash), JSON.stringify(successor), 'EX', Math.max(1, config.refreshGraceSeconds));
+    },
+    recall: async (oldHash) => {
+      const raw = await app.redis.get(graceKey(oldHash));
+      if (!raw) return undefined;
+      const v = JSON.parse(raw) as { token: string; expiresAt: string };
+      return { token: v.token, expiresAt: new Date(v.expiresAt) };
+    },
+  };
+
+  /** The store's state of a user who is about to get tokens: a disabled account gets none. */
+  async function assertEnabled(userId: string) {
+    const state = await app.userStates.get(userId);
+    if (!state || state.disabled) throw forbidden('account_disabled', 'This account is disabled');
+    return state;
+  }
+
   async function tokensFor(user: UserRow, refresh: { token: string; expiresAt: Date }): Promise<Tokens> {
+    const state = await app.userStates.get(user.id);
     return {
-      accessToken: await app.jwt.sign({ sub: user.id, role: user.role }),
+      accessToken: await app.jwt.sign({ sub: user.id, role: user.role, ver: state?.version ?? 0 }),
       tokenType: 'Bearer',
       expiresIn: config.accessTokenTtlSeconds,
       refreshToken: refresh.token,
@@ -30,7 +57,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ loginRateLimitPerMinute: nu
   app.post(
     '/auth/login',
     {
-      config: { access: 'public', rateLimit: { max: opts.loginRateLimitPerMinute, timeWindow: '1 minute' } },
+      config: { access: 'public' },
       schema: {
         tags: ['auth'],
         summary: 'Log in with e-mail and password',
@@ -39,7 +66,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ loginRateLimitPerMinute: nu
       },
     },
     async (request) => {
-      const user = await authenticate(db, request.body.email, request.body.password);
+      const { email, password } = request.body;
+      await loginLimits.beforeAttempt(request.ip, email);
+      const user = await authenticate(db, email, password).catch(async (err: unknown) => {
+        await loginLimits.failed(email);
+        throw err;
+      });
+      await assertEnabled(user.id);
       return tokensFor(user, await issueRefreshToken(db, user.id, config.refreshTokenTtlDays));
     },
   );
@@ -56,7 +89,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ loginRateLimitPerMinute: nu
       },
     },
     async (request) => {
-      const { user, refresh } = await rotateRefreshToken(db, request.body.refreshToken, config.refreshTokenTtlDays);
+      const { user, refresh } = await rotateRefreshToken(db, request.body.refreshToken, config.refreshTokenTtlDays, grace);
+      await assertEnabled(user.id);
       return tokensFor(user, refresh);
     },
   );
@@ -67,14 +101,78 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ loginRateLimitPerMinute: nu
       config: { access: 'public' },
       schema: {
         tags: ['auth'],
-        summary: 'Revoke a refresh token',
+        summary: 'Log out: revoke the refresh token and every access token of its user',
+        description: 'The user\'s token version goes up: every access token issued before stops working at once (on every device; the others refresh).',
         body: Type.Object({ refreshToken: Type.String({ minLength: 10, maxLength: 200 }) }, { additionalProperties: false }),
         response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
-      await revokeRefreshToken(db, request.body.refreshToken);
+      const userId = await revokeRefreshToken(db, request.body.refreshToken);
+      if (userId) await app.userStates.bump(db, userId);
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/me/password',
+    {
+      config: { access: ROLES },
+      schema: {
+        tags: ['auth'],
+        summary: 'Change your password: every token of yours (access and refresh) is revoked',
+        body: Type.Object(
+          { currentPassword: Type.String({ minLength: 1, maxLength: 200 }), newPassword: Type.String({ minLength: 10, maxLength: 200 }) },
+          { additionalProperties: false },
+        ),
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      const userId = request.user.sub;
+      const hash = await passwordHashOf(db, userId);
+      if (!hash || !(await verifyPassword(request.body.currentPassword, hash))) throw unauthenticated('invalid_credentials', 'The current password is wrong');
+      const newHash = await hashPassword(request.body.newPassword);
+      await db.tx(async (q) => {
+        await q.execute('UPDATE users SET password_hash = $2 WHERE id = $1', [userId, newHash]);
+        await revokeAllRefreshTokens(q, userId);
+        await app.userStates.bump(q, userId);
+      });
+      await app.userStates.forget(userId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.patch(
+    '/users/:userId',
+    {
+      config: { access: ['coordinator'] },
+      schema: {
+        tags: ['auth'],
+        summary: "Change a user's role or disable/enable the account (coordinators); the user's tokens are revoked at once",
+        params: Type.Object({ userId: Type.String({ format: 'uuid' }) }),
+        body: Type.Object({ role: Type.Optional(RoleSchema), disabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false, minProperties: 1 }),
+        response: { 200: Type.Object({ user: PublicUserSchema, disabled: Type.Boolean() }) },
+      },
+    },
+    async (request) => {
+      const { userId } = request.params;
+      const { role, disabled } = request.body;
+      const user = await db.tx(async (q) => {
+        const row = await q.one<UserRow>(
+          `UPDATE users SET role = COALESCE($2, role),
+                  disabled_at = CASE WHEN $3::boolean IS NULL THEN disabled_at WHEN $3::boolean THEN COALESCE(disabled_at, now()) ELSE NULL END
+            WHERE id = $1 RETURNING id, email, name, role, time_zone, locale`,
+          [userId, role ?? null, disabled ?? null],
+        );
+        if (!row) throw notFound('user_not_found', 'No such user');
+        if (disabled) await revokeAllRefreshTokens(q, userId);
+        await app.userStates.bump(q, userId);
+        return row;
+      });
+      await app.userStates.forget(userId);
+      const state = await app.userStates.get(userId);
+      return { user: toPublicUser(user), disabled: state?.disabled ?? false };
     },
   );
 };

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from '../db/index.ts';
+import type { Db, Queryable } from '../db/index.ts';
 import { unauthenticated } from '../shared/errors.ts';
 import { DUMMY_HASH, verifyPassword } from './passwords.ts';
 
@@ -53,30 +53,48 @@ export async function authenticate(db: Db, email: string, password: string): Pro
   return user;
 }
 
-export async function issueRefreshToken(db: Db, userId: string, ttlDays: number): Promise<IssuedRefreshToken> {
+export async function issueRefreshToken(db: Queryable, userId: string, ttlDays: number): Promise<IssuedRefreshToken> {
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(Date.now() + ttlDays * 86_400_000);
   await db.execute('INSERT INTO refresh_tokens (user_id, token_hash, expires_at) VALUES ($1, $2, $3)', [userId, sha256(token), expiresAt]);
   return { token, expiresAt };
 }
 
+/** Where the successor of a just-rotated refresh token is kept for the grace period (Redis, shared by every node). */
+export interface RotationGrace {
+  seconds: number;
+  remember(oldHash: string, successor: IssuedRefreshToken): Promise<void>;
+  recall(oldHash: string): Promise<IssuedRefreshToken | undefined>;
+}
+
 /**
  * Rotates a refresh token: the presented one is revoked and a new one issued.
  * Presenting an already revoked token means it leaked: every token of that
- * user is revoked.
+ * user is revoked, except within a short grace after its rotation, where the
+ * same successor is returned (parallel refreshes of one client, e.g. several
+ * tabs, as OAuth servers allow) instead of logging the person out.
  */
-export async function rotateRefreshToken(db: Db, token: string, ttlDays: number): Promise<{ user: UserRow; refresh: IssuedRefreshToken }> {
+export async function rotateRefreshToken(db: Db, token: string, ttlDays: number, grace?: RotationGrace): Promise<{ user: UserRow; refresh: IssuedRefreshToken }> {
+  const hash = sha256(token);
   const outcome = await db.tx(async (q) => {
     const row = await q.one<{ id: string; user_id: string; expires_at: Date; revoked_at: Date | null }>(
       'SELECT id, user_id, expires_at, revoked_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE',
-      [sha256(token)],
+      [hash],
     );
     if (!row) throw unauthenticated('refresh_token_invalid', 'Unknown refresh token');
-    // Reuse is handled after the transaction: throwing here would roll back the revocation.
-    if (row.revoked_at) return { reused: true as const, userId: row.user_id };
+    if (row.revoked_at) {
+      // Within the grace: the successor the first of the parallel refreshes made (remembered before it committed).
+      const successor = grace && Date.now() - row.revoked_at.getTime() <= grace.seconds * 1000 ? await grace.recall(hash) : undefined;
+      if (successor) return { reused: false as const, userId: row.user_id, refresh: successor };
+      // Reuse is handled after the transaction: throwing here would roll back the revocation.
+      return { reused: true as const, userId: row.user_id };
+    }
     if (row.expires_at.getTime() <= Date.now()) throw unauthenticated('refresh_token_expired', 'This refresh token has expired');
     await q.execute('UPDATE refresh_tokens SET revoked_at = now() WHERE id = $1', [row.id]);
-    return { reused: false as const, userId: row.user_id };
+    // Issued in the same transaction, and remembered before it commits: a parallel refresh waiting on the row lock finds it.
+    const refresh = await issueRefreshToken(q, row.user_id, ttlDays);
+    await grace?.remember(hash, refresh);
+    return { reused: false as const, userId: row.user_id, refresh };
   });
   if (outcome.reused) {
     await db.execute('UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [outcome.userId]);
@@ -84,9 +102,21 @@ export async function rotateRefreshToken(db: Db, token: string, ttlDays: number)
   }
   const user = await db.one<UserRow>('SELECT id, email, name, role, time_zone, locale FROM users WHERE id = $1', [outcome.userId]);
   if (!user) throw unauthenticated('refresh_token_invalid', 'The account no longer exists');
-  return { user, refresh: await issueRefreshToken(db, outcome.userId, ttlDays) };
+  return { user, refresh: outcome.refresh };
 }
 
-export async function revokeRefreshToken(db: Db, token: string): Promise<void> {
-  await db.execute('UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL', [sha256(token)]);
+/** Revokes one refresh token; the id of its owner (undefined for an unknown token). */
+export async function revokeRefreshToken(db: Db, token: string): Promise<string | undefined> {
+  const row = await db.one<{ user_id: string }>('UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE token_hash = $1 RETURNING user_id', [sha256(token)]);
+  return row?.user_id;
+}
+
+/** Revokes every refresh token of a user (password change, disabling). */
+export async function revokeAllRefreshTokens(q: Queryable, userId: string): Promise<void> {
+  await q.execute('UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [userId]);
+}
+
+/** The password hash of a user, to check the current password before a change. */
+export async function passwordHashOf(q: Queryable, userId: string): Promise<string | undefined> {
+  return (await q.one<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [userId]))?.password_hash;
 }

@@ -1,14 +1,15 @@
 import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ROLES } from '../auth/index.ts';
+import fp from 'fastify-plugin';
+import { ROLES, viewerOf } from '../auth/index.ts';
 import { assertCanViewSession, getSession, listParticipants } from '../sessions/index.ts';
 import { identityOf, onRequest } from '../shared/socket.ts';
 import { Uuid } from '../shared/schemas.ts';
-// For the type of app.recordings (the recording capability's decorator).
+// For the type of app.recordings (the recording capability's decorator; recording is a declared dependency).
 import type {} from '../recording/index.ts';
 import { reviewToMarkdown } from './markdown.ts';
-import { addComment, addDocument, assertReviewParticipant, MAX_CONTENT_CHARS, reviewOf, setThreadResolved } from './service.ts';
+import { addComment, addDocument, assertReviewParticipant, assertReviewWritable, MAX_CONTENT_CHARS, reviewOf, setThreadResolved } from './service.ts';
 
 /** Socket.IO room of a session's review in the `/review` namespace. */
 export const reviewRoom = (sessionId: string) => `review:${sessionId}`;
@@ -72,7 +73,6 @@ const ResolvePayload = Type.Object({ ...Session, commentId: Uuid, resolved: Type
  * room (and so its recorder) lives.
  */
 async function recordingOffsetMs(app: FastifyInstance, sessionId: string): Promise<number | null> {
-  if (!app.hasDecorator('recordings')) return null;
   const active = app.recordings.activeOf(sessionId);
   if (!active) return null;
   try {
@@ -97,7 +97,7 @@ async function recordingOffsetMs(app: FastifyInstance, sessionId: string): Promi
  * Server → clients of the room: `documentAdded { document }`, `commentAdded { comment }`,
  * `threadUpdated { comment }` (a root resolved or reopened).
  */
-export const codereviewPlugin: FastifyPluginAsyncTypebox = async (app) => {
+const codereview: FastifyPluginAsyncTypebox = async (app) => {
   const { db } = app;
   const nsp = app.io.of('/review');
   nsp.use(app.socketAuth);
@@ -129,7 +129,8 @@ export const codereviewPlugin: FastifyPluginAsyncTypebox = async (app) => {
       AddDocumentPayload,
       async (p) => {
         await assertReviewParticipant(db, p.sessionId, userId);
-        const document = await addDocument(db, {
+        await assertReviewWritable(db, p.sessionId, app.clock.now(), app.config.codereview);
+        const document = await db.tx((q) => addDocument(q, {
           sessionId: p.sessionId,
           authorId: userId,
           kind: p.kind,
@@ -137,7 +138,7 @@ export const codereviewPlugin: FastifyPluginAsyncTypebox = async (app) => {
           language: p.kind === 'diff' ? 'diff' : (p.language ?? null),
           content: p.content,
           now: app.clock.now(),
-        });
+        }, app.config.codereview));
         nsp.to(reviewRoom(p.sessionId)).emit('documentAdded', { document });
         return document;
       },
@@ -150,6 +151,7 @@ export const codereviewPlugin: FastifyPluginAsyncTypebox = async (app) => {
       AddCommentPayload,
       async (p) => {
         await assertReviewParticipant(db, p.sessionId, userId);
+        await assertReviewWritable(db, p.sessionId, app.clock.now(), app.config.codereview);
         const { comment, reopened } = await db.tx(async (q) =>
           addComment(q, {
             sessionId: p.sessionId,
@@ -160,7 +162,7 @@ export const codereviewPlugin: FastifyPluginAsyncTypebox = async (app) => {
             body: p.body,
             recordingOffsetMs: await recordingOffsetMs(app, p.sessionId),
             now: app.clock.now(),
-          }),
+          }, app.config.codereview),
         );
         if (reopened) nsp.to(reviewRoom(p.sessionId)).emit('threadUpdated', { comment: reopened });
         nsp.to(reviewRoom(p.sessionId)).emit('commentAdded', { comment });
@@ -198,7 +200,7 @@ export const codereviewPlugin: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      await assertCanViewSession(db, request.params.sessionId, { userId: request.user.sub, role: request.user.role });
+      await assertCanViewSession(db, request.params.sessionId, viewerOf(request));
       return reviewOf(db, request.params.sessionId);
     },
   );
@@ -218,7 +220,7 @@ export const codereviewPlugin: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { sessionId } = request.params;
-      await assertCanViewSession(db, sessionId, { userId: request.user.sub, role: request.user.role });
+      await assertCanViewSession(db, sessionId, viewerOf(request));
       const [session, participants, review] = await Promise.all([getSession(db, sessionId), listParticipants(db, sessionId), reviewOf(db, sessionId)]);
       const markdown = reviewToMarkdown(review, { sessionId, kind: session.kind, startsAt: session.startsAt, participants });
       return reply
@@ -228,3 +230,15 @@ export const codereviewPlugin: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 };
+
+/**
+ * The code review capability (fastify-plugin 'codereview'): needs 'sockets'
+ * (the /review namespace) and 'recording' (a comment's offset into the running
+ * recording). Its namespace and routes keep their own scope (registered inside).
+ */
+export const codereviewPlugin = fp(
+  async (app) => {
+    await app.register(codereview);
+  },
+  { name: 'codereview', dependencies: ['sockets', 'recording'] },
+);

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/index.ts';
 import { getSession, participantRole, type ParticipantRole } from '../sessions/index.ts';
-import { forbidden, invalid, notFound } from '../shared/errors.ts';
+import { conflict, forbidden, invalid, notFound, unprocessable } from '../shared/errors.ts';
+import type { CodereviewConfig } from './config.ts';
 
 /**
  * Code review of a live session: documents (a file or a pasted diff) and
@@ -61,6 +62,28 @@ export async function assertReviewParticipant(db: Queryable, sessionId: string, 
   return role;
 }
 
+/**
+ * Writes (documents, comments) only while the session allows them: from a few
+ * minutes before its start to its end plus a grace, never once cancelled.
+ * Reading the review stays open to participants afterwards.
+ */
+export async function assertReviewWritable(db: Queryable, sessionId: string, now: Date, config: CodereviewConfig): Promise<void> {
+  const session = await getSession(db, sessionId);
+  if (session.status === 'cancelled') throw conflict('review_closed', 'This session was cancelled; its review is closed');
+  const opens = session.startsAt.getTime() - config.opensMinutesBefore * 60_000;
+  const closes = session.endsAt.getTime() + config.graceMinutes * 60_000;
+  if (now.getTime() < opens) throw conflict('review_not_open', `The review opens ${config.opensMinutesBefore} minutes before the session`, { opensAt: new Date(opens).toISOString() });
+  if (now.getTime() > closes) throw conflict('review_closed', 'The review of this session is closed', { closedAt: new Date(closes).toISOString() });
+}
+
+/**
+ * Serialises the quota check and the insert of one session's review writes
+ * (transaction-scoped lock): two concurrent writes cannot both pass the last free place.
+ */
+async function lockReview(q: Queryable, sessionId: string): Promise<void> {
+  await q.execute(`SELECT pg_advisory_xact_lock(hashtextextended('review:' || $1::text, 0))`, [sessionId]);
+}
+
 const DOC_COLUMNS = `d.id, d.session_id AS "sessionId", d.author_id AS "authorId", u.name AS "authorName", d.kind, d.name, d.language,
   d.content, d.line_count AS "lineCount", d.created_at AS "createdAt"`;
 const COMMENT_COLUMNS = `c.id, c.session_id AS "sessionId", c.document_id AS "documentId", c.parent_id AS "parentId", c.author_id AS "authorId",
@@ -92,12 +115,22 @@ export async function reviewOf(db: Queryable, sessionId: string): Promise<Review
 export async function addDocument(
   db: Queryable,
   input: { sessionId: string; authorId: string; kind: DocumentKind; name: string; language: string | null; content: string; now: Date },
+  quota: Pick<CodereviewConfig, 'maxDocuments' | 'maxBytes'>,
 ): Promise<ReviewDocument> {
   if (input.content.length > MAX_CONTENT_CHARS) throw invalid('document_too_large', `A document may have at most ${MAX_CONTENT_CHARS} characters`);
   const name = input.name.trim();
   if (name === '') throw invalid('document_name_required', 'A document needs a name');
   const lineCount = splitLines(input.content).length;
   if (lineCount > MAX_LINES) throw invalid('document_too_large', `A document may have at most ${MAX_LINES} lines`);
+  await lockReview(db, input.sessionId);
+  const used = await db.one<{ n: number; bytes: number }>(
+    `SELECT count(*)::int AS n, coalesce(sum(octet_length(content)), 0)::bigint AS bytes FROM review_documents WHERE session_id = $1`,
+    [input.sessionId],
+  );
+  if (used!.n >= quota.maxDocuments) throw unprocessable('review_document_quota', `A session's review holds at most ${quota.maxDocuments} documents`);
+  if (Number(used!.bytes) + Buffer.byteLength(input.content, 'utf8') > quota.maxBytes) {
+    throw unprocessable('review_bytes_quota', `A session's review documents total at most ${quota.maxBytes} bytes`, { usedBytes: Number(used!.bytes) });
+  }
   const row = await db.one<{ id: string }>(
     `INSERT INTO review_documents (session_id, author_id, kind, name, language, content, line_count, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
@@ -129,6 +162,7 @@ export async function addComment(
     recordingOffsetMs: number | null;
     now: Date;
   },
+  quota: Pick<CodereviewConfig, 'maxComments'>,
 ): Promise<{ comment: ReviewComment; reopened: ReviewComment | undefined }> {
   const body = input.body.trim();
   if (body === '') throw invalid('comment_empty', 'A comment needs some text');
@@ -137,6 +171,9 @@ export async function addComment(
     input.sessionId,
   ]);
   if (!doc) throw notFound('document_not_found', 'No such document in this session');
+  await lockReview(db, input.sessionId);
+  const used = await db.one<{ n: number }>('SELECT count(*)::int AS n FROM review_comments WHERE session_id = $1', [input.sessionId]);
+  if (used!.n >= quota.maxComments) throw unprocessable('review_comment_quota', `A session's review holds at most ${quota.maxComments} comments`);
   let line = input.line;
   let parentId: string | null = null;
   let reopened: ReviewComment | undefined;

@@ -1,5 +1,6 @@
 import { createPgliteDb } from './pglite.ts';
 import { createPostgresDb } from './postgres.ts';
+export { checkPostgres } from './postgres.ts';
 import type { Db } from './types.ts';
 
 export type { Db, Queryable, Isolation } from './types.ts';

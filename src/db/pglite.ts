@@ -1,12 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite, types, type Transaction } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
-import type { Db, Isolation, Queryable } from './types.ts';
+import { runCommitted, type Db, type Isolation, type Queryable } from './types.ts';
 
 type PgliteLike = PGlite | Transaction;
 
-function queryable(client: PgliteLike): Queryable {
+function queryable(client: PgliteLike, afterCommit: (fn: () => void) => void = (fn) => fn()): Queryable {
   return {
+    afterCommit,
     async query(sql, params = []) {
       const res = await client.query(sql, params as unknown[]);
       return res.rows as never[];
@@ -43,10 +44,13 @@ export async function createPgliteDb(dataDir: string | undefined): Promise<Db> {
     async tx<T>(fn: (q: Queryable) => Promise<T>, opts: { isolation?: Isolation } = {}) {
       // PGlite has a single connection and runs one transaction at a time, so every
       // transaction is effectively serializable; the level is still set for parity.
-      return pg.transaction(async (t) => {
+      const committed: Array<() => void> = [];
+      const result = await pg.transaction(async (t) => {
         if (opts.isolation) await t.exec(`SET TRANSACTION ISOLATION LEVEL ${opts.isolation.toUpperCase()}`);
-        return fn(queryable(t));
+        return fn(queryable(t, (cb) => void committed.push(cb)));
       });
+      runCommitted(committed);
+      return result;
     },
     close() {
       closed ??= pg.close();

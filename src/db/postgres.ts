@@ -1,11 +1,12 @@
 import pg from 'pg';
-import type { Db, Isolation, Queryable } from './types.ts';
+import { runCommitted, type Db, type Isolation, type Queryable } from './types.ts';
 
 // int8 (e.g. count(*)) as string, like PGlite is configured to do: one behaviour everywhere.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
 
-function queryable(client: pg.Pool | pg.PoolClient): Queryable {
+function queryable(client: pg.Pool | pg.PoolClient, afterCommit: (fn: () => void) => void = (fn) => fn()): Queryable {
   return {
+    afterCommit,
     async query(sql, params = []) {
       const res = await client.query(sql, params as unknown[]);
       return res.rows;
@@ -24,6 +25,22 @@ function queryable(client: pg.Pool | pg.PoolClient): Queryable {
   };
 }
 
+/**
+ * Connects once and lets go, so a server that cannot reach its database says
+ * so at start within `timeoutMs` (the pool itself waits for ever on an
+ * unreachable host: it has no connect timeout, on purpose, see below).
+ */
+export async function checkPostgres(connectionString: string, timeoutMs = 5_000): Promise<void> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: timeoutMs });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 export function createPostgresDb(connectionString: string, options: { max?: number } = {}): Db {
   // 20, not pg's 10: a room join runs ~8 short queries (entry check, presence,
   // attendance, defence state); under the 1,000-client signalling benchmark
@@ -40,10 +57,12 @@ export function createPostgresDb(connectionString: string, options: { max?: numb
     ...base,
     async tx<T>(fn: (q: Queryable) => Promise<T>, opts: { isolation?: Isolation } = {}) {
       const client = await pool.connect();
+      const committed: Array<() => void> = [];
       try {
         await client.query(opts.isolation ? `BEGIN ISOLATION LEVEL ${opts.isolation.toUpperCase()}` : 'BEGIN');
-        const result = await fn(queryable(client));
+        const result = await fn(queryable(client, (cb) => void committed.push(cb)));
         await client.query('COMMIT');
+        runCommitted(committed);
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);

@@ -8,6 +8,13 @@ export interface Queryable {
   execute(sql: string, params?: readonly unknown[]): Promise<number>;
   /** Several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
+  /**
+   * Runs `fn` once what this Queryable wrote is committed: after COMMIT inside
+   * `tx` (never, if it rolls back), at once outside one (each statement
+   * commits by itself). For work that must not see uncommitted rows, e.g.
+   * waking the outbox relay.
+   */
+  afterCommit(fn: () => void): void;
 }
 
 export type Isolation = 'read committed' | 'repeatable read' | 'serializable';
@@ -17,6 +24,17 @@ export interface Db extends Queryable {
   /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
   tx<T>(fn: (q: Queryable) => Promise<T>, options?: { isolation?: Isolation }): Promise<T>;
   close(): Promise<void>;
+}
+
+/** Runs a committed transaction's afterCommit callbacks; one that throws does not stop the others (nor undo the commit). */
+export function runCommitted(callbacks: ReadonlyArray<() => void>): void {
+  for (const cb of callbacks) {
+    try {
+      cb();
+    } catch (err) {
+      console.error('[db] afterCommit callback failed', err);
+    }
+  }
 }
 
 /** SQLSTATE codes the domain reacts to (same on pg and PGlite). */

@@ -15,14 +15,29 @@ export type PresenceType =
   | 'producer_stopped'
   /** The client paused (muted, camera off) / resumed a producer of `source`. */
   | 'producer_paused'
-  | 'producer_resumed';
+  | 'producer_resumed'
+  /**
+   * From the participant's media (rooms watches their producers' packets):
+   * flowing, lost (dated back to the last packet seen), or idle (no running
+   * producer: the socket alone tells whether they are connected).
+   */
+  | 'media_flowing'
+  | 'media_lost'
+  | 'media_idle';
+
+/** A participant's connection quality (LiveKit's names). */
+export type ConnectionQuality = 'excellent' | 'good' | 'poor' | 'lost';
 
 export interface DomainEventMap {
   'session.booked': { sessionId: string };
   'session.rescheduled': { sessionId: string };
   'session.cancelled': { sessionId: string; late: boolean; /** user id of whoever cancelled */ cancelledBy?: string };
   'session.completed': { sessionId: string };
+  /** A reminder is due (scheduling's reminder job): mail sends it to those who want it by e-mail. */
+  'session.reminder': { sessionId: string; minutesBefore: number; startsAt: string };
   'room.presence': { sessionId: string; userId: string; type: PresenceType; source?: 'mic' | 'webcam' | 'screen'; at: Date };
+  /** A participant's connection quality changed (rooms samples it every second). */
+  'room.quality': { sessionId: string; userId: string; level: ConnectionQuality; at: Date };
   'room.closed': { sessionId: string; reason: string };
   'attendance.finalized': { sessionId: string };
   'attendance.no_show': { sessionId: string; userIds: string[] };
@@ -35,6 +50,26 @@ export interface DomainEventMap {
 }
 
 export type DomainEventName = keyof DomainEventMap;
+
+/**
+ * The events other systems must hear about even if the server crashes right
+ * after the change: each is appended to the outbox in the change's own
+ * transaction (src/outbox) and delivered from there, at least once, to the
+ * handlers capabilities register (webhooks, …). The in-process bus above
+ * still carries them too, for listeners in this process.
+ */
+export const DURABLE_EVENTS = [
+  'session.booked',
+  'session.rescheduled',
+  'session.cancelled',
+  'session.completed',
+  'attendance.finalized',
+  'recording.ready',
+  'project.validated',
+  'defence.completed',
+  'diploma.issued',
+] as const satisfies readonly DomainEventName[];
+export type DurableEventName = (typeof DURABLE_EVENTS)[number];
 type Listener<K extends DomainEventName> = (payload: DomainEventMap[K]) => void | Promise<void>;
 
 export class DomainEvents {

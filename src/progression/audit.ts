@@ -44,6 +44,26 @@ export async function auditOfEnrollment(q: Queryable, enrollmentId: string): Pro
 }
 
 /**
+ * The audit trail as `viewer` may read it: entries about a verdict that is not
+ * final (a proposal with its outcome and marks, confirmations, superseded
+ * proposals) only for the panel of that defence and coordinators, as on every
+ * other read path of an unconfirmed verdict.
+ */
+export async function auditOfEnrollmentFor(q: Queryable, enrollmentId: string, viewer: { userId: string; role: string }): Promise<AuditRow[]> {
+  const rows = await auditOfEnrollment(q, enrollmentId);
+  if (viewer.role === 'coordinator') return rows;
+  const visible = await q.query<{ id: string }>(
+    `SELECT v.id FROM verdicts v JOIN defences d ON d.session_id = v.session_id
+      WHERE d.enrollment_id = $1
+        AND (v.status = 'final'
+             OR EXISTS (SELECT 1 FROM session_participants p WHERE p.session_id = v.session_id AND p.user_id = $2 AND p.role = 'jury'))`,
+    [enrollmentId, viewer.userId],
+  );
+  const ids = new Set(visible.map((v) => v.id));
+  return rows.filter((r) => r.entity !== 'verdict' || ids.has(r.entityId));
+}
+
+/**
  * Moves one project's progress to a new state (creating the row if missing)
  * and records the change. Returns the previous state.
  */

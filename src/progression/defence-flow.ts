@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Namespace } from 'socket.io';
 import { Type } from 'typebox';
 import { identityOf, onRequest } from '../shared/socket.ts';
-import { unprocessable } from '../shared/errors.ts';
+import { conflict, unprocessable } from '../shared/errors.ts';
+import { Uuid } from '../shared/schemas.ts';
 import { candidateIsolated, recordingAllowed, type Phase } from './defence-machine.ts';
 import { PhaseSchema } from './schemas.ts';
 import {
@@ -24,19 +25,10 @@ import {
 import type { Viewer } from '../school/index.ts';
 import { findSession } from '../sessions/index.ts';
 
-/** The part of the rooms capability this flow uses (optional: rooms may be absent). */
-interface RoomLike {
-  setIsolated(userId: string, isolated: boolean, reason: string): unknown;
-}
-interface RoomsLike {
-  getRoom?(sessionId: string): RoomLike | undefined;
-}
-/** The part of the recording capability this flow uses (optional too). */
-interface RecordingsLike {
-  activeOf?(sessionId: string): { recordingId: string } | undefined;
-  start?(sessionId: string, actor: Viewer | null): Promise<unknown>;
-  stop?(sessionId: string, recordingId: string, actor: Viewer): Promise<unknown>;
-}
+// The rooms and recording capabilities are declared dependencies of progression (plugin.ts):
+// their typed decorators, app.rooms and app.recordings, are always there.
+import type {} from '../rooms/index.ts';
+import type {} from '../recording/index.ts';
 
 export const staffChannel = (sessionId: string) => `defence:${sessionId}:staff`;
 export const candidateChannel = (sessionId: string) => `defence:${sessionId}:candidate`;
@@ -51,7 +43,7 @@ export const VerdictInputSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-const SessionRef = Type.Object({ sessionId: Type.String({ format: 'uuid' }) });
+const SessionRef = Type.Object({ sessionId: Uuid });
 
 export type PublishedState = DefenceState & { present: string[] };
 
@@ -93,9 +85,8 @@ export class DefenceFlow {
   async confirm(sessionId: string, viewer: Viewer, verdictId: string): Promise<VerdictConfirmation> {
     const result = await confirmVerdict(this.#app, sessionId, viewer, verdictId);
     if (result.completed) {
-      const { outcome, studentId, diplomaId } = result.completed;
-      this.#app.events.emit('defence.completed', { sessionId, studentId, outcome });
-      if (diplomaId) this.#app.events.emit('diploma.issued', { diplomaId, studentId });
+      // defence.completed and diploma.issued went to the outbox with the verdict (confirmVerdict).
+      const { studentId } = result.completed;
       await this.#applyPhase(sessionId, studentId, 'verdict', 'completed', viewer);
     }
     await this.publish(sessionId);
@@ -144,18 +135,21 @@ export class DefenceFlow {
    * for the verdict.
    */
   async #followRecordingRule(sessionId: string, from: Phase, to: Phase, viewer: Viewer): Promise<void> {
-    const recordings = (this.#app as unknown as { recordings?: RecordingsLike }).recordings;
-    if (!recordings || this.#app.config.recording.recordDeliberation) return;
+    const recordings = this.#app.recordings;
+    if (this.#app.config.recording.recordDeliberation) return;
     try {
       if (to === 'deliberation') {
-        const active = recordings.activeOf?.(sessionId);
-        if (active && recordings.stop) {
+        // Running here, or on the node that holds the room (then stop() is sent there).
+        const active =
+          recordings.activeOf(sessionId) ??
+          (await this.#app.db.one<{ recordingId: string }>(`SELECT id AS "recordingId" FROM recordings WHERE session_id = $1 AND status = 'recording' LIMIT 1`, [sessionId]));
+        if (active) {
           await this.#app.db.execute('UPDATE defences SET recording_paused = true WHERE session_id = $1', [sessionId]);
           await recordings.stop(sessionId, active.recordingId, viewer);
         }
       } else if (from === 'deliberation' && to === 'verdict') {
         const paused = await this.#app.db.one<{ x: number }>('UPDATE defences SET recording_paused = false WHERE session_id = $1 AND recording_paused RETURNING 1 AS x', [sessionId]);
-        if (paused && recordings.start && !recordings.activeOf?.(sessionId)) await recordings.start(sessionId, viewer);
+        if (paused && !recordings.activeOf(sessionId)) await recordings.start(sessionId, viewer);
       }
     } catch (err) {
       this.#app.log.warn({ err, sessionId, from, to }, 'the recording could not follow the deliberation rule');
@@ -164,9 +158,15 @@ export class DefenceFlow {
 
   /** Isolates (or brings back) the candidate in the live media room, when there is one. */
   isolate(sessionId: string, candidateId: string, isolated: boolean, reason: string): void {
-    const rooms = (this.#app as unknown as { rooms?: RoomsLike }).rooms;
-    const room = rooms?.getRoom?.(sessionId);
-    if (!room) return;
+    const rooms = this.#app.rooms;
+    const room = rooms.getRoom(sessionId);
+    if (!room) {
+      // The room may live on another node: isolation is applied there.
+      void rooms.commands
+        .run(sessionId, 'room.isolate', { userId: candidateId, isolated, reason })
+        .catch((err: unknown) => this.#app.log.error({ err, sessionId }, 'could not change the candidate isolation on the room’s node'));
+      return;
+    }
     try {
       void Promise.resolve(room.setIsolated(candidateId, isolated, reason)).catch((err: unknown) =>
         this.#app.log.error({ err, sessionId }, 'could not change the candidate isolation'),
@@ -228,18 +228,18 @@ export class DefenceFlow {
         return socket.rooms.has(candidateChannel(sessionId)) ? (candidateCopy(state) as PublishedState) : state;
       }, app.log);
       onRequest(socket, 'admit', SessionRef, ({ sessionId }) => this.admit(sessionId, viewer), app.log);
-      onRequest(socket, 'advance', Type.Object({ sessionId: Type.String({ format: 'uuid' }), to: PhaseSchema }), ({ sessionId, to }) => this.advance(sessionId, viewer, to), app.log);
+      onRequest(socket, 'advance', Type.Object({ sessionId: Uuid, to: PhaseSchema }), ({ sessionId, to }) => this.advance(sessionId, viewer, to), app.log);
       onRequest(
         socket,
         'proposeVerdict',
-        Type.Object({ sessionId: Type.String({ format: 'uuid' }), verdict: VerdictInputSchema }),
+        Type.Object({ sessionId: Uuid, verdict: VerdictInputSchema }),
         ({ sessionId, verdict }) => this.propose(sessionId, viewer, verdict),
         app.log,
       );
       onRequest(
         socket,
         'confirmVerdict',
-        Type.Object({ sessionId: Type.String({ format: 'uuid' }), verdictId: Type.String({ format: 'uuid' }) }),
+        Type.Object({ sessionId: Uuid, verdictId: Uuid }),
         async ({ sessionId, verdictId }) => {
           const result = await this.confirm(sessionId, viewer, verdictId);
           return { verdict: result.verdict, completed: result.completed ?? null };
@@ -265,4 +265,4 @@ export class DefenceFlow {
   }
 }
 
-const notJoined = () => unprocessable('not_joined', 'Join the defence first');
+const notJoined = () => conflict('not_joined', 'Join the defence first');

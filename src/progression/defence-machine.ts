@@ -1,4 +1,5 @@
 import type { DefencePhaseDurations } from './config.ts';
+import type { CodeOf } from '../shared/errors.ts';
 
 /**
  * The defence state machine, without I/O: which phase follows which, what the
@@ -30,7 +31,7 @@ export function nextPhase(phase: Phase): Phase | undefined {
   return NEXT[phase];
 }
 
-export type TransitionCheck = { ok: true; to: Phase } | { ok: false; code: string; message: string };
+export type TransitionCheck = { ok: true; to: Phase } | { ok: false; code: CodeOf<'conflict'>; message: string };
 
 /** May the flow move from `from` to `to` by hand (admit / advance)? Only one step forward. */
 export function checkAdvance(from: Phase, to: Phase): TransitionCheck {
@@ -107,7 +108,7 @@ export interface Mark {
  * path, each block once. `blocks` empty means the path defines none: any
  * non-empty list of distinct blocks is accepted.
  */
-export function checkMarks(marks: Mark[], blocks: string[]): { ok: true } | { ok: false; code: string; message: string } {
+export function checkMarks(marks: Mark[], blocks: string[]): { ok: true } | { ok: false; code: CodeOf<'unprocessable'>; message: string } {
   if (marks.length === 0) return { ok: false, code: 'marks_required', message: 'A mark per competence block is required' };
   const seen = new Set<string>();
   for (const m of marks) {

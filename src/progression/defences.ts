@@ -191,6 +191,20 @@ export async function defenceState(deps: ProgressionDeps, sessionId: string): Pr
   };
 }
 
+/**
+ * Who may see a verdict that is not final yet (its outcome, marks, comment,
+ * confirmations): the panel of that defence and coordinators. Never the
+ * candidate nor their mentor, whatever the read path (progress, audit, sockets).
+ */
+export function seesOpenVerdict(viewer: Viewer, state: Pick<DefenceState, 'jury'>): boolean {
+  return viewer.role === 'coordinator' || state.jury.some((j) => j.userId === viewer.userId);
+}
+
+/** A defence's state as `viewer` may see it: without an unconfirmed verdict unless on the panel or a coordinator. */
+export function defenceStateFor(viewer: Viewer, state: DefenceState): DefenceState {
+  return seesOpenVerdict(viewer, state) ? state : candidateCopy(state);
+}
+
 /** What the candidate may see: no verdict before it is final. */
 export function candidateCopy(state: DefenceState): DefenceState {
   return state.verdict && state.verdict.status !== 'final' ? { ...state, verdict: null } : state;
@@ -223,7 +237,7 @@ export async function admitCandidate(deps: ProgressionDeps, sessionId: string, v
   const session = await getDefenceSession(deps.db, sessionId);
   const role = await defenceRoleOf(deps.db, session, viewer);
   if (role === 'candidate') throw forbidden('jury_only', 'Only the jury or a coordinator admits the candidate');
-  if (session.status === 'cancelled') throw unprocessable('session_cancelled', 'This defence was cancelled');
+  if (session.status === 'cancelled') throw conflict('session_cancelled', 'This defence was cancelled');
   const now = deps.clock.now();
   const opensAt = session.startsAt.getTime() - deps.config.progression.defenceOpenEarlyMinutes * 60_000;
   if (now.getTime() < opensAt) throw unprocessable('too_early', 'This defence has not opened yet', { opensAt: new Date(opensAt).toISOString() });
@@ -328,7 +342,10 @@ export async function confirmVerdict(deps: ProgressionDeps, sessionId: string, v
     const missing = jury.filter((j) => !confirmed.some((c) => c.juryId === j.userId));
     await q.execute('UPDATE defences SET version = version + 1, updated_at = $2 WHERE session_id = $1', [sessionId, now]);
     if (missing.length > 0) return undefined;
-    return finalize(deps, q, locked, verdict, jury, viewer.userId, now);
+    const done = await finalize(deps, q, locked, verdict, jury, viewer.userId, now);
+    await deps.outbox.append(q, 'defence.completed', { sessionId, studentId: done.studentId, outcome: done.outcome });
+    if (done.diplomaId) await deps.outbox.append(q, 'diploma.issued', { diplomaId: done.diplomaId, studentId: done.studentId });
+    return done;
   });
   const verdict = (await currentVerdict(deps.db, sessionId))!;
   return completed ? { verdict, completed } : { verdict };

@@ -1,5 +1,6 @@
 import type { Db } from '../db/index.ts';
 import type { DomainEvents } from '../events/index.ts';
+import type { Outbox } from '../outbox/index.ts';
 import type { AppConfig } from '../server/config.ts';
 import type { Clock } from '../shared/clock.ts';
 
@@ -8,5 +9,6 @@ export interface ProgressionDeps {
   db: Db;
   clock: Clock;
   events: DomainEvents;
+  outbox: Outbox;
   config: AppConfig;
 }

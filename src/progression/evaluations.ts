@@ -59,7 +59,7 @@ async function sessionReviewComments(db: Queryable, sessionId: string): Promise<
  * (in progress or resubmitted). Validated unlocks the next project.
  */
 export async function recordEvaluation(deps: ProgressionDeps, sessionId: string, viewer: Viewer, input: EvaluationInput): Promise<Evaluation> {
-  const { db, clock, events } = deps;
+  const { db, clock, outbox } = deps;
   const session = await getSession(db, sessionId);
   const enrollment = await findEnrollment(db, session.enrollmentId);
   if (!enrollment) throw notFound('enrollment_not_found', 'The session has no enrollment');
@@ -116,6 +116,7 @@ export async function recordEvaluation(deps: ProgressionDeps, sessionId: string,
           await setProjectState(q, { enrollmentId: enrollment.id, projectId: next.id, to: 'in_progress', actorId: viewer.userId, at: now, reason: 'unlocked' });
           unlocked = next.id;
         }
+        await outbox.append(q, 'project.validated', { enrollmentId: enrollment.id, projectId, studentId: enrollment.studentId });
       } else {
         await setProjectState(q, { enrollmentId: enrollment.id, projectId, to: 'needs_revision', actorId: viewer.userId, at: now, reason: 'evaluation', data: { evaluationId: evaluation!.id } });
       }
@@ -126,7 +127,6 @@ export async function recordEvaluation(deps: ProgressionDeps, sessionId: string,
       throw err;
     });
 
-  if (input.outcome === 'validated') events.emit('project.validated', { enrollmentId: enrollment.id, projectId, studentId: enrollment.studentId });
   return result.evaluation;
 }
 

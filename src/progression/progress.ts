@@ -1,7 +1,7 @@
 import { assertCanViewStudent, currentEnrollment, getPath, progressOf, type Viewer } from '../school/index.ts';
 import { listSessionsOfUser } from '../sessions/index.ts';
 import { attendanceStatus, type AttendanceStatus } from './attended.ts';
-import { defencesOfEnrollment, diplomaOfEnrollment, type DefenceState, type Diploma } from './defences.ts';
+import { defenceStateFor, defencesOfEnrollment, diplomaOfEnrollment, type DefenceState, type Diploma } from './defences.ts';
 import type { ProgressionDeps } from './deps.ts';
 import { evaluationsOfEnrollment, type CodeReviewComment } from './evaluations.ts';
 
@@ -73,7 +73,8 @@ export async function studentProgress(deps: ProgressionDeps, studentId: string, 
       codeReviewComments: e.codeReviewComments,
       createdAt: e.createdAt.toISOString(),
     })),
-    defences,
+    // An unconfirmed verdict stays with the panel and coordinators (issue 13): the student and their mentor see none.
+    defences: defences.map((d) => defenceStateFor(viewer, d)),
     diploma: diploma ?? null,
   };
 }

@@ -1,9 +1,9 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ROLES } from '../auth/index.ts';
+import { ROLES, viewerOf } from '../auth/index.ts';
 import { assertCanViewStudent, currentEnrollment } from '../school/index.ts';
 import { Uuid } from '../shared/schemas.ts';
-import { auditOfEnrollment } from './audit.ts';
+import { auditOfEnrollmentFor } from './audit.ts';
 import { DefenceFlow, VerdictInputSchema } from './defence-flow.ts';
 import { defenceRoleOf, defenceState, ensureDefence, getDefenceSession } from './defences.ts';
 import { recordEvaluation, submitProject } from './evaluations.ts';
@@ -30,7 +30,6 @@ const toIso = <T extends object>(o: T): Isoed<T> => {
 };
 
 export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; webhooks: Webhooks }> = async (app, { flow, webhooks }) => {
-  const viewerOf = (request: { user: { sub: string; role: (typeof ROLES)[number] } }) => ({ userId: request.user.sub, role: request.user.role });
   const SessionParams = Type.Object({ sessionId: Uuid });
 
   // ---------------------------------------------------------------- evaluations
@@ -104,7 +103,7 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
     async (request) => {
       await assertCanViewStudent(app.db, viewerOf(request), request.params.studentId);
       const enrollment = await currentEnrollment(app.db, request.params.studentId);
-      return (await auditOfEnrollment(app.db, enrollment.id)).map((r) => ({ ...r, at: r.at.toISOString() }));
+      return (await auditOfEnrollmentFor(app.db, enrollment.id, viewerOf(request))).map((r) => ({ ...r, at: r.at.toISOString() }));
     },
   );
 
@@ -212,7 +211,7 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
       },
     },
     async (request, reply) => {
-      const sub = await createSubscription(app.db, request.body, request.user.sub, app.clock.now());
+      const sub = await createSubscription(app.db, request.body, request.user.sub, app.clock.now(), app.config.progression.webhookAllow);
       return reply.code(201).send(toIso(sub));
     },
   );
@@ -238,7 +237,7 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
         response: { 200: SubscriptionSchema },
       },
     },
-    async (request) => toIso(await updateSubscription(app.db, request.params.subscriptionId, request.body, request.user.sub, app.clock.now())),
+    async (request) => toIso(await updateSubscription(app.db, request.params.subscriptionId, request.body, request.user.sub, app.clock.now(), app.config.progression.webhookAllow)),
   );
 
   app.delete(

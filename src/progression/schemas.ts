@@ -9,7 +9,7 @@ export const CodeReviewCommentSchema = Type.Object(
     file: Type.Optional(Type.String({ maxLength: 500 })),
     line: Type.Optional(Type.Integer({ minimum: 1 })),
     body: Type.String({ minLength: 1, maxLength: 5000 }),
-    reviewCommentId: Type.Optional(Type.String({ format: 'uuid' })),
+    reviewCommentId: Type.Optional(Uuid),
   },
   { additionalProperties: false },
 );

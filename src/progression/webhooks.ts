@@ -1,29 +1,23 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Queryable } from '../db/index.ts';
-import type { DomainEventMap, DomainEventName } from '../events/index.ts';
+import { DURABLE_EVENTS } from '../events/index.ts';
+import type { OutboxEvent } from '../outbox/index.ts';
 import { UnrecoverableError, type Job, type JobQueue } from '../jobs/index.ts';
 import { invalid, notFound } from '../shared/errors.ts';
 import { audit } from './audit.ts';
+import { guardedPost, isForbiddenAddress, literalHost, type EgressAllow } from './egress.ts';
 
 /** The events a subscription may ask for. */
-export const WEBHOOK_EVENTS = [
-  'session.booked',
-  'session.rescheduled',
-  'session.cancelled',
-  'session.completed',
-  'attendance.finalized',
-  'recording.ready',
-  'project.validated',
-  'defence.completed',
-  'diploma.issued',
-] as const satisfies readonly DomainEventName[];
+export const WEBHOOK_EVENTS = DURABLE_EVENTS;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 export const SIGNATURE_HEADER = 'x-webhook-signature';
 export const TIMESTAMP_HEADER = 'x-webhook-timestamp';
 export const EVENT_HEADER = 'x-webhook-event';
 export const DELIVERY_HEADER = 'x-webhook-delivery';
+/** The outbox event's id: the same on every delivery of one event to every subscription. */
+export const EVENT_ID_HEADER = 'x-webhook-event-id';
 
 /**
  * Signature of a delivery: HMAC-SHA256 (hex) of `${timestamp}.${body}` with
@@ -55,11 +49,19 @@ export interface Subscription {
 
 const SUB_COLUMNS = `id, url, events, description, active, created_at AS "createdAt"`;
 
+/** Refuses a URL whose host is a literal forbidden IP (names are checked again at connect time). */
+function assertAllowedDestination(url: URL, allow: EgressAllow | undefined): void {
+  if (!allow || allow.hosts.has(url.hostname.toLowerCase())) return;
+  const ip = literalHost(url);
+  if (ip && isForbiddenAddress(ip, allow)) throw invalid('webhook_destination_forbidden', 'The webhook URL points to a loopback, private or link-local address');
+}
+
 export async function createSubscription(
   q: Queryable,
   input: { url: string; events: string[]; description?: string | undefined; secret?: string | undefined },
   actorId: string,
   now: Date,
+  allow?: EgressAllow,
 ): Promise<Subscription & { secret: string }> {
   let parsed: URL;
   try {
@@ -68,6 +70,7 @@ export async function createSubscription(
     throw invalid('invalid_url', 'The webhook URL is not a URL');
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw invalid('invalid_url', 'The webhook URL must be http or https');
+  assertAllowedDestination(parsed, allow);
   const unknown = input.events.filter((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
   if (unknown.length > 0) throw invalid('unknown_event', `Unknown event(s): ${unknown.join(', ')}`, { allowed: [...WEBHOOK_EVENTS] });
   const secret = input.secret ?? `whsec_${randomBytes(24).toString('base64url')}`;
@@ -89,7 +92,17 @@ export async function updateSubscription(
   patch: { events?: string[] | undefined; active?: boolean | undefined; url?: string | undefined },
   actorId: string,
   now: Date,
+  allow?: EgressAllow,
 ): Promise<Subscription> {
+  if (patch.url !== undefined) {
+    let parsed: URL;
+    try {
+      parsed = new URL(patch.url);
+    } catch {
+      throw invalid('invalid_url', 'The webhook URL is not a URL');
+    }
+    assertAllowedDestination(parsed, allow);
+  }
   if (patch.events) {
     const unknown = patch.events.filter((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
     if (unknown.length > 0) throw invalid('unknown_event', `Unknown event(s): ${unknown.join(', ')}`);
@@ -145,46 +158,44 @@ interface DeliveryJob {
 }
 
 /**
- * Webhooks for the school's other systems: each domain event a subscription
+ * Webhooks for the school's other systems: each outbox event a subscription
  * asks for becomes a delivery row (the delivery log) and a BullMQ job that
  * POSTs the signed JSON, retried with exponential backoff; after
- * WEBHOOK_MAX_ATTEMPTS failures the delivery is dead-lettered.
+ * WEBHOOK_MAX_ATTEMPTS failures the delivery is dead-lettered. Every request
+ * carries the event's stable id (`x-webhook-event-id`): a receiver that keeps
+ * the ids it has seen gets each event once, even when a crash between its
+ * answer and our record of it makes us send again.
  */
 export class Webhooks {
   readonly #app: FastifyInstance;
   readonly #queue: JobQueue<DeliveryJob>;
-  readonly #unsubscribe: Array<() => void> = [];
 
   constructor(app: FastifyInstance) {
     this.#app = app;
     this.#queue = app.jobs.define<DeliveryJob>('webhook-delivery', (job) => this.#deliver(job), { concurrency: 8 });
     for (const event of WEBHOOK_EVENTS) {
-      this.#unsubscribe.push(app.events.on(event, async (payload) => {
-        await this.dispatch(event, payload);
-      }));
+      app.outbox.handle(event, 'webhooks', (e) => this.dispatch(e).then(() => undefined));
     }
   }
 
-  close(): void {
-    for (const off of this.#unsubscribe.splice(0)) off();
-  }
-
-  /** Creates one delivery per active subscription to `event` and queues it. */
-  async dispatch<K extends WebhookEvent>(event: K, data: DomainEventMap[K]): Promise<string[]> {
+  /**
+   * Creates one delivery per active subscription to the event and queues it.
+   * Idempotent: the relay may run it twice for one event; the second run finds
+   * the deliveries (one per event and subscription) and queues nothing new.
+   */
+  async dispatch<K extends WebhookEvent>(event: OutboxEvent<K>): Promise<string[]> {
     const { db, clock } = this.#app;
-    const subs = await db.query<{ id: string }>('SELECT id FROM webhook_subscriptions WHERE active AND $1 = ANY(events)', [event]);
+    const subs = await db.query<{ id: string }>('SELECT id FROM webhook_subscriptions WHERE active AND $1 = ANY(events)', [event.name]);
     const ids: string[] = [];
     for (const sub of subs) {
       const id = randomUUID();
-      const now = clock.now();
-      const payload = { id, event, occurredAt: now.toISOString(), data };
-      await db.execute(`INSERT INTO webhook_deliveries (id, subscription_id, event, payload, created_at) VALUES ($1, $2, $3, $4, $5)`, [
-        id,
-        sub.id,
-        event,
-        JSON.stringify(payload),
-        now,
-      ]);
+      const payload = { id, eventId: event.id, event: event.name, occurredAt: event.occurredAt.toISOString(), data: event.payload };
+      const created = await db.one<{ id: string }>(
+        `INSERT INTO webhook_deliveries (id, event_id, subscription_id, event, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (event_id, subscription_id) DO NOTHING RETURNING id`,
+        [id, event.id, sub.id, event.name, JSON.stringify(payload), clock.now()],
+      );
+      if (!created) continue; // delivered (or being delivered) by an earlier run
       await this.#enqueue(id);
       ids.push(id);
     }
@@ -210,8 +221,8 @@ export class Webhooks {
 
   async #deliver(job: Job<DeliveryJob>): Promise<unknown> {
     const { db, clock, config } = this.#app;
-    const d = await db.one<{ id: string; event: string; payload: unknown; status: string; attempts: number; retryBase: number; url: string; secret: string }>(
-      `SELECT d.id, d.event, d.payload, d.status, d.attempts, d.retry_base AS "retryBase", s.url, s.secret
+    const d = await db.one<{ id: string; eventId: string | null; event: string; payload: unknown; status: string; attempts: number; retryBase: number; url: string; secret: string }>(
+      `SELECT d.id, d.event_id AS "eventId", d.event, d.payload, d.status, d.attempts, d.retry_base AS "retryBase", s.url, s.secret
          FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id WHERE d.id = $1`,
       [job.data.deliveryId],
     );
@@ -224,22 +235,24 @@ export class Webhooks {
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
-      const res = await fetch(d.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'mentor-live-webhooks/1',
-          [EVENT_HEADER]: d.event,
-          [DELIVERY_HEADER]: d.id,
-          [TIMESTAMP_HEADER]: String(timestamp),
-          [SIGNATURE_HEADER]: signPayload(d.secret, timestamp, body),
+      const res = await guardedPost(
+        d.url,
+        {
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'mentor-live-webhooks/1',
+            [EVENT_HEADER]: d.event,
+            [DELIVERY_HEADER]: d.id,
+            [EVENT_ID_HEADER]: d.eventId ?? d.id,
+            [TIMESTAMP_HEADER]: String(timestamp),
+            [SIGNATURE_HEADER]: signPayload(d.secret, timestamp, body),
+          },
+          body,
+          timeoutMs: config.progression.webhookTimeoutMs,
         },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(config.progression.webhookTimeoutMs),
-      });
+        config.progression.webhookAllow,
+      );
       statusCode = res.status;
-      await res.arrayBuffer().catch(() => undefined);
       if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
     } catch (err) {
       error = (err as Error).message || String(err);

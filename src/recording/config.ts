@@ -1,5 +1,22 @@
 import { resolve } from 'node:path';
-import { bool, ConfigError, int, str, type Env } from '../shared/env.ts';
+import { Type } from 'typebox';
+import { ConfigError, readEnv, type Env } from '../shared/env.ts';
+
+/** Recording's variables (part of the configuration schema, src/server/config.ts). */
+export const recordingEnv = Type.Object({
+  RECORDINGS_DIR: Type.Optional(Type.String({ defaultText: 'DATA_DIR/recordings', description: 'Where recording files are written' })),
+  FFMPEG_PATH: Type.String({ default: 'ffmpeg', description: 'FFmpeg binary of the recorders (checked at start)' }),
+  FFPROBE_PATH: Type.String({ default: 'ffprobe', description: 'ffprobe binary of the post-processing job' }),
+  RECORDING_RETENTION_DAYS: Type.Integer({ default: 365, minimum: 1, description: 'Files deleted after this, metadata kept' }),
+  RECORD_DELIBERATION: Type.Boolean({ default: false, description: 'Whether a jury’s deliberation is recorded (school rule)' }),
+  RECORDING_PORT_MIN: Type.Integer({ default: 61000, minimum: 1024, maximum: 65532, description: 'First UDP port handed to FFmpeg recorders (even pairs: RTP, RTCP)' }),
+  RECORDING_PORT_MAX: Type.Integer({ default: 64999, minimum: 1026, maximum: 65535, description: 'Last UDP port for FFmpeg recorders' }),
+  RECORDING_VIDEO_SPATIAL_LAYER: Type.Optional(Type.Integer({ minimum: 0, maximum: 3, defaultText: 'unset: the highest the sender gives', description: 'Pin recorded simulcast video to this spatial layer' })),
+  RECORD_DEFENCES_AUTOMATICALLY: Type.Boolean({ default: true, description: 'Defence rooms start recording on their own when they open' }),
+  RECORDING_COMPOSITE_HEIGHT: Type.Integer({ default: 720, minimum: 144, maximum: 2160, description: 'Height (16:9) of the composite playback file' }),
+  RECORDING_COMPOSITE_FPS: Type.Integer({ default: 25, minimum: 5, maximum: 60, description: 'Frame rate of the composite playback file' }),
+  RECORDING_COMPOSITE_NICE: Type.Integer({ default: 10, minimum: 0, maximum: 19, description: 'nice level of the composite FFmpeg (leaves CPU to live media)' }),
+});
 
 export interface RecordingConfig {
   /** Where recording files are written. */
@@ -17,22 +34,30 @@ export interface RecordingConfig {
   videoSpatialLayer: number | undefined;
   /** Defence rooms start recording on their own when they open. */
   autoRecordDefences: boolean;
+  /** The composite file's height (16:9) and frame rate (composite.ts). */
+  compositeHeight: number;
+  compositeFps: number;
+  /** Niceness of the composing FFmpeg (0–19): live rooms and recorders come first. */
+  compositeNice: number;
 }
 
 export function readRecordingConfig(env: Env, dataDir: string): RecordingConfig {
-  const portMin = int(env, 'RECORDING_PORT_MIN', 61000, { min: 1024, max: 65532 });
-  const portMax = int(env, 'RECORDING_PORT_MAX', 64999, { min: 1026, max: 65535 });
-  if (portMax - portMin < 3) throw new ConfigError('RECORDING_PORT_MAX', 'must leave room for at least two port pairs above RECORDING_PORT_MIN');
-  const layer = str(env, 'RECORDING_VIDEO_SPATIAL_LAYER');
+  const v = readEnv(recordingEnv, env);
+  if (v.RECORDING_PORT_MAX - v.RECORDING_PORT_MIN < 3) {
+    throw new ConfigError('RECORDING_PORT_MAX', `must leave room for at least two port pairs above RECORDING_PORT_MIN (${v.RECORDING_PORT_MIN}), got ${v.RECORDING_PORT_MAX}`);
+  }
   return {
-    dir: resolve(str(env, 'RECORDINGS_DIR', `${dataDir}/recordings`)),
-    ffmpegPath: str(env, 'FFMPEG_PATH', 'ffmpeg'),
-    ffprobePath: str(env, 'FFPROBE_PATH', 'ffprobe'),
-    retentionDays: int(env, 'RECORDING_RETENTION_DAYS', 365, { min: 1 }),
-    recordDeliberation: bool(env, 'RECORD_DELIBERATION', false),
-    portMin,
-    portMax,
-    videoSpatialLayer: layer === undefined ? undefined : int(env, 'RECORDING_VIDEO_SPATIAL_LAYER', 0, { min: 0, max: 3 }),
-    autoRecordDefences: bool(env, 'RECORD_DEFENCES_AUTOMATICALLY', true),
+    dir: resolve(v.RECORDINGS_DIR ?? `${dataDir}/recordings`),
+    ffmpegPath: v.FFMPEG_PATH,
+    ffprobePath: v.FFPROBE_PATH,
+    retentionDays: v.RECORDING_RETENTION_DAYS,
+    recordDeliberation: v.RECORD_DELIBERATION,
+    portMin: v.RECORDING_PORT_MIN,
+    portMax: v.RECORDING_PORT_MAX,
+    videoSpatialLayer: v.RECORDING_VIDEO_SPATIAL_LAYER,
+    autoRecordDefences: v.RECORD_DEFENCES_AUTOMATICALLY,
+    compositeHeight: v.RECORDING_COMPOSITE_HEIGHT,
+    compositeFps: v.RECORDING_COMPOSITE_FPS,
+    compositeNice: v.RECORDING_COMPOSITE_NICE,
   };
 }

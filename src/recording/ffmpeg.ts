@@ -197,8 +197,13 @@ export class FfmpegRecorder {
     return this.#exit !== undefined;
   }
 
-  /** Resolves once FFmpeg listens on `port`; rejects if it exits first or after timeoutMs. */
-  async waitListening(port: number, timeoutMs = 5000): Promise<void> {
+  /**
+   * Resolves once FFmpeg listens on `port`; rejects if it exits first (a port
+   * taken: it exits at once) or after timeoutMs. The timeout is generous: on a
+   * loaded machine FFmpeg took over 5 s to start, and killing it to start
+   * another only lengthened the hole.
+   */
+  async waitListening(port: number, timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.#exit) throw new Error(`ffmpeg exited before listening (code ${this.#exit.code}): ${this.#exit.stderr.trim().split('\n').slice(-3).join(' | ')}`);
@@ -294,6 +299,28 @@ export async function ffprobe(ffprobePath: string, file: string): Promise<ProbeR
       ...(s.channels ? { channels: s.channels } : {}),
     })),
   };
+}
+
+/**
+ * The packet times of a file's first stream, in ms (`ffprobe -show_packets`):
+ * what really is in the file, to find its holes.
+ */
+export async function probePackets(ffprobePath: string, file: string): Promise<Array<{ ptsMs: number; durationMs: number }>> {
+  const { code, stdout, stderr } = await run(
+    ffprobePath,
+    ['-v', 'error', '-select_streams', '0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', file],
+    120_000,
+  );
+  if (code !== 0) throw new Error(`ffprobe -show_packets failed (${code}): ${stderr.trim().split('\n').slice(-2).join(' | ')}`);
+  const packets: Array<{ ptsMs: number; durationMs: number }> = [];
+  for (const line of stdout.split('\n')) {
+    const [pts, duration] = line.trim().split(',');
+    const ptsMs = Number(pts) * 1000;
+    if (!pts || !Number.isFinite(ptsMs)) continue;
+    const durationMs = Number(duration) * 1000;
+    packets.push({ ptsMs, durationMs: Number.isFinite(durationMs) ? durationMs : 0 });
+  }
+  return packets;
 }
 
 /** Stream-copies `file` into a fresh container (writes duration and cues of an unfinalised file) and replaces it. */

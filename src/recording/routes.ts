@@ -1,11 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ROLES } from '../auth/index.ts';
-import { notFound } from '../shared/errors.ts';
+import { ROLES, viewerOf } from '../auth/index.ts';
 import { Uuid } from '../shared/schemas.ts';
-import { parseRange } from './range.ts';
+import { sendRecordingFile } from './send-file.ts';
 import type { RecordingService } from './service.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -36,7 +33,7 @@ const RecordingSchema = Type.Object({
   startedAt: Type.String({ format: 'date-time' }),
   stoppedBy: Nullable(Uuid),
   stoppedAt: Nullable(Type.String({ format: 'date-time' })),
-  stopReason: Nullable(Type.String({ description: 'stopped | room_closed | server_shutdown | interrupted | consent_withdrawn | recorder_failed' })),
+  stopReason: Nullable(Type.String({ description: 'stopped | room_closed | server_shutdown | interrupted | consent_withdrawn | recorder_failed | node_lost' })),
   filesDeletedAt: Nullable(Type.String({ format: 'date-time' })),
   error: Nullable(Type.String()),
   report: Nullable(Type.Object({}, { additionalProperties: true, description: 'Integrity report: expected vs recorded time, tracks, gaps, unplayable segments, missing tracks' })),
@@ -50,7 +47,6 @@ const RecordingParams = Type.Object({ sessionId: Uuid, recordingId: Uuid });
 const CONTROLLERS = ['mentor', 'jury', 'coordinator'] as const;
 
 export const recordingRoutes: FastifyPluginAsyncTypebox<{ service: RecordingService }> = async (app, { service }) => {
-  const actor = (request: { user: { sub: string; role: (typeof ROLES)[number] } }) => ({ userId: request.user.sub, role: request.user.role });
 
   app.post(
     '/sessions/:sessionId/recordings',
@@ -64,7 +60,7 @@ export const recordingRoutes: FastifyPluginAsyncTypebox<{ service: RecordingServ
         response: { 201: RecordingSchema },
       },
     },
-    async (request, reply) => reply.code(201).send(await service.start(request.params.sessionId, actor(request))),
+    async (request, reply) => reply.code(201).send(await service.start(request.params.sessionId, viewerOf(request))),
   );
 
   app.post(
@@ -73,7 +69,7 @@ export const recordingRoutes: FastifyPluginAsyncTypebox<{ service: RecordingServ
       config: { access: CONTROLLERS },
       schema: { tags: ['recordings'], summary: 'Stop a running recording (files are finalised, then processed)', params: RecordingParams, response: { 200: RecordingSchema } },
     },
-    async (request) => service.stop(request.params.sessionId, request.params.recordingId, actor(request)),
+    async (request) => service.stop(request.params.sessionId, request.params.recordingId, viewerOf(request)),
   );
 
   app.get(
@@ -82,7 +78,7 @@ export const recordingRoutes: FastifyPluginAsyncTypebox<{ service: RecordingServ
       config: { access: ROLES },
       schema: { tags: ['recordings'], summary: "A session's recordings (participants and coordinators)", params: SessionParams, response: { 200: Type.Array(RecordingSchema) } },
     },
-    async (request) => service.list(request.params.sessionId, actor(request)),
+    async (request) => service.list(request.params.sessionId, viewerOf(request)),
   );
 
   app.get(
@@ -91,7 +87,7 @@ export const recordingRoutes: FastifyPluginAsyncTypebox<{ service: RecordingServ
       config: { access: ROLES },
       schema: { tags: ['recordings'], summary: 'One recording with its segments and integrity report', params: RecordingParams, response: { 200: RecordingSchema } },
     },
-    async (request) => service.view(request.params.sessionId, request.params.recordingId, actor(request)),
+    async (request) => service.view(request.params.sessionId, request.params.recordingId, viewerOf(request)),
   );
 
   app.get(
@@ -106,30 +102,8 @@ export const recordingRoutes: FastifyPluginAsyncTypebox<{ service: RecordingServ
     },
     async (request, reply) => {
       const { sessionId, recordingId, segmentId } = request.params;
-      const file = await service.fileOf(sessionId, recordingId, segmentId, actor(request));
-      const info = await stat(file.path).catch(() => undefined);
-      if (!info) throw notFound('recording_file_missing', 'The file of this segment is missing');
-      const size = info.size;
-      reply.header('accept-ranges', 'bytes');
-      reply.header('content-disposition', `attachment; filename="${file.fileName}"`);
-      if (file.sha256) reply.header('etag', `"${file.sha256}"`);
-      reply.type(file.mimeType);
-      // If-Range with a different validator: the whole file.
-      const ifRange = request.headers['if-range'];
-      const range = ifRange && file.sha256 && ifRange !== `"${file.sha256}"` ? { kind: 'full' as const } : parseRange(request.headers.range, size);
-      if (range.kind === 'unsatisfiable') {
-        return reply
-          .code(416)
-          .header('content-range', `bytes */${size}`)
-          .type('application/problem+json')
-          .send({ type: 'about:blank', title: 'Range Not Satisfiable', status: 416, code: 'range_not_satisfiable', detail: `The file has ${size} bytes` });
-      }
-      if (range.kind === 'partial') {
-        reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`).header('content-length', range.end - range.start + 1);
-        return reply.send(createReadStream(file.path, { start: range.start, end: range.end }));
-      }
-      reply.header('content-length', size);
-      return reply.send(createReadStream(file.path));
+      const file = await service.fileOf(sessionId, recordingId, segmentId, viewerOf(request));
+      return sendRecordingFile(request, reply, file);
     },
   );
 
@@ -139,7 +113,7 @@ export const recordingRoutes: FastifyPluginAsyncTypebox<{ service: RecordingServ
       config: { access: ROLES },
       schema: { tags: ['recordings'], summary: 'Whether the student agreed to recording (mentoring sessions)', params: SessionParams, response: { 200: ConsentSchema } },
     },
-    async (request) => service.consent(request.params.sessionId, actor(request)),
+    async (request) => service.consent(request.params.sessionId, viewerOf(request)),
   );
 
   app.put(
@@ -155,6 +129,6 @@ export const recordingRoutes: FastifyPluginAsyncTypebox<{ service: RecordingServ
         response: { 200: ConsentSchema },
       },
     },
-    async (request) => service.setConsent(request.params.sessionId, actor(request), request.body.granted),
+    async (request) => service.setConsent(request.params.sessionId, viewerOf(request), request.body.granted),
   );
 };

@@ -5,31 +5,51 @@
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/index.ts';
 import { SqlState, sqlStateOf } from '../db/index.ts';
 import type { DomainEvents } from '../events/index.ts';
-import type { Role } from '../auth/index.ts';
+import type { Outbox } from '../outbox/index.ts';
+import type { Viewer } from '../auth/index.ts';
 import { assertCanViewSession, getSession, listParticipants, participantRole, type Session } from '../sessions/index.ts';
 import type { Clock } from '../shared/clock.ts';
-import { conflict, forbidden, notFound, unprocessable } from '../shared/errors.ts';
+import { conflict, forbidden, notFound, unavailable, unprocessable } from '../shared/errors.ts';
 import type { RecordingConfig } from './config.ts';
-import { ffprobe, fileSize, remuxInPlace, sha256File, type ProbeResult } from './ffmpeg.ts';
-import { integrityReport, type IntegrityReport } from './report.ts';
-import { SessionRecording, type RecordableRoom, type SessionRecordingListener } from './session-recording.ts';
-import type { SegmentEndReason } from './track-recorder.ts';
+import { ffprobe, fileSize, probePackets, remuxInPlace, sha256File, type ProbeResult } from './ffmpeg.ts';
+import { integrityReport, packetHoles, type IntegrityReport, type ReportSegment } from './report.ts';
+import { SessionRecording, type RecordableRoom, type SessionRecordingListener, type TrackKey } from './session-recording.ts';
+import type { SegmentEndReason, SegmentInfo } from './track-recorder.ts';
 
 export type RecordingStatus = 'recording' | 'processing' | 'ready' | 'failed';
-export type StopReason = 'stopped' | 'room_closed' | 'server_shutdown' | 'interrupted' | 'consent_withdrawn' | 'recorder_failed';
+export type StopReason = 'stopped' | 'room_closed' | 'server_shutdown' | 'interrupted' | 'consent_withdrawn' | 'recorder_failed' | 'node_lost';
+
+/** What the orphan sweep (RecordingService.closeOrphans) needs from the rooms and Redis. */
+export interface OrphanSweepDeps {
+  /** Whether some node holds the session's room (its lease in Redis): that node records it, or adopts the recording. */
+  roomHeld(sessionId: string): Promise<boolean>;
+  /**
+   * How long (ms) the recording has been seen with no room anywhere, shared
+   * by every node (the first sighting is noted now if there was none).
+   */
+  orphanedForMs(recordingId: string): Promise<number>;
+  /** Forgets the sighting (the room is held again, or the recording is closed). */
+  forget(recordingId: string): Promise<void>;
+  /** How long a recording must stay without a room before it is closed. */
+  graceMs: number;
+}
 
 /** A live room as the recording service sees it (the rooms capability's Room fits). */
 export type RecordingRoom = RecordableRoom & { notify?(event: string, payload: unknown): void };
 
-export interface Actor {
-  userId: string;
-  role: Role;
+/** The part of RoomCommands (src/rooms/commands.ts) recording uses. */
+export interface RemoteRun {
+  handle(name: string, handler: (sessionId: string, payload: Record<string, unknown>) => Promise<unknown>): void;
+  run(sessionId: string, name: string, payload?: Record<string, unknown>): Promise<{ ran: true; result: unknown } | { ran: false }>;
 }
+
+/** The caller of a recording action (the house's one `Viewer`). */
+export type Actor = Viewer;
 
 export interface RecordingServiceDeps {
   db: Db;
@@ -37,6 +57,7 @@ export interface RecordingServiceDeps {
   clock: Clock;
   log: FastifyBaseLogger;
   events: DomainEvents;
+  outbox: Outbox;
   /** The open room of a session in this process, if any. */
   getRoom(sessionId: string): RecordingRoom | undefined;
   /** Tells every participant of a session (used when the room has no notify). */
@@ -147,6 +168,18 @@ interface ActiveRecording {
   stoppedBy?: string;
   reasonOverride?: StopReason;
   finalizing?: Promise<void>;
+  /** Participants whose media is lost now (rooms said so), since when. */
+  network: Map<string, Date>;
+}
+
+/**
+ * The shortest stretch with no packet that is a hole, per track: a camera
+ * sends 15-30 frames a second and a mic a packet every 20 ms; a shared screen
+ * with nothing moving may send a frame a second or less.
+ */
+export function minHoleMs(kind: 'audio' | 'video', source: string): number {
+  if (kind === 'audio') return 1000;
+  return source === 'screen' ? 3000 : 1500;
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -158,10 +191,22 @@ export class RecordingService {
   readonly #finalizing = new Set<Promise<void>>();
   #shuttingDown = false;
   #getRoom: (sessionId: string) => RecordingRoom | undefined;
+  #remote: RemoteRun | undefined;
 
   constructor(deps: RecordingServiceDeps) {
     this.#d = deps;
     this.#getRoom = deps.getRoom;
+  }
+
+  /**
+   * How a command reaches the node that holds a session's room when it is not
+   * this one (the rooms capability's RoomCommands): start and stop then run
+   * there, where the room's media and the recorder are.
+   */
+  useRemote(run: RemoteRun): void {
+    this.#remote = run;
+    run.handle('recording.start', (sessionId, { actor }) => this.start(sessionId, (actor as Actor | null) ?? null));
+    run.handle('recording.stop', (sessionId, { recordingId, actor }) => this.stop(sessionId, String(recordingId), actor as Actor));
   }
 
   /** Where live rooms come from: the rooms capability, unless a tool or a test gives another source. */
@@ -193,11 +238,15 @@ export class RecordingService {
 
   /** Starts recording a session's open room; `actor` null = automatic (defence). */
   async start(sessionId: string, actor: Actor | null): Promise<RecordingView> {
+    if (this.#remote && !this.#getRoom(sessionId)) {
+      const remote = await this.#remote.run(sessionId, 'recording.start', { actor });
+      if (remote.ran) return remote.result as RecordingView;
+    }
     const { db, clock, config, log } = this.#d;
     const session = await getSession(db, sessionId);
     if (actor) await this.#assertMayControl(session, actor);
-    if (this.#shuttingDown) throw conflict('server_draining', 'The server is shutting down');
-    if (session.status === 'cancelled') throw unprocessable('session_cancelled', 'This session was cancelled');
+    if (this.#shuttingDown) throw unavailable('server_draining', 'The server is shutting down');
+    if (session.status === 'cancelled') throw conflict('session_cancelled', 'This session was cancelled');
     if (session.kind === 'mentoring') {
       const consent = await this.#consentOf(session);
       if (consent !== true) throw unprocessable('consent_required', 'The student has not agreed to this session being recorded');
@@ -242,14 +291,7 @@ export class RecordingService {
         ]);
         throw unprocessable('recording_failed', 'The recording could not start');
       }
-      const entry: ActiveRecording = { recordingId, sessionId, startedAt, startedBy: actor?.userId ?? null, rec };
-      this.#active.set(sessionId, entry);
-      rec.onStopped((reason) => {
-        const run = this.#finalize(entry, reason);
-        entry.finalizing = run;
-        this.#finalizing.add(run);
-        void run.finally(() => this.#finalizing.delete(run));
-      });
+      this.#track({ recordingId, sessionId, startedAt, startedBy: actor?.userId ?? null, rec, network: new Map() });
       log.info({ sessionId, recordingId, automatic: actor === null }, 'recording started');
       this.announce(sessionId);
       return this.get(sessionId, recordingId);
@@ -259,6 +301,10 @@ export class RecordingService {
   }
 
   async stop(sessionId: string, recordingId: string, actor: Actor): Promise<RecordingView> {
+    if (this.#remote && !this.#active.has(sessionId) && !this.#getRoom(sessionId)) {
+      const remote = await this.#remote.run(sessionId, 'recording.stop', { recordingId, actor });
+      if (remote.ran) return remote.result as RecordingView;
+    }
     const session = await getSession(this.#d.db, sessionId);
     await this.#assertMayControl(session, actor);
     const entry = this.#active.get(sessionId);
@@ -278,15 +324,54 @@ export class RecordingService {
     await entry.finalizing;
   }
 
+  /**
+   * What rooms says of a participant's media while a recording runs: a loss
+   * opens a network outage, its return (or their leaving) closes it into a gap
+   * row `participant_network`, the evidence that names the holes it left in
+   * their tracks.
+   */
+  async noteMedia(sessionId: string, userId: string, type: 'media_lost' | 'media_flowing' | 'media_idle' | 'leave', at: Date): Promise<void> {
+    const entry = this.#active.get(sessionId);
+    if (!entry) return;
+    if (type === 'media_lost') {
+      if (!entry.network.has(userId)) entry.network.set(userId, at);
+      return;
+    }
+    await this.#closeOutage(entry, userId, at);
+  }
+
+  async #closeOutage(entry: ActiveRecording, userId: string, at: Date): Promise<void> {
+    const from = entry.network.get(userId);
+    if (!from) return;
+    entry.network.delete(userId);
+    await this.#d.db.execute(
+      `INSERT INTO recording_gaps (recording_id, producer_id, user_id, source, from_at, to_at, reason) VALUES ($1, '', $2, 'all', $3, $4, 'participant_network')`,
+      [entry.recordingId, userId, from, at],
+    );
+  }
+
+  /** A recording running on this node: known as active, finalized (and awaited at close) when it stops. */
+  #track(entry: ActiveRecording): void {
+    this.#active.set(entry.sessionId, entry);
+    entry.rec.onStopped((reason) => {
+      const run = this.#finalize(entry, reason);
+      entry.finalizing = run;
+      this.#finalizing.add(run);
+      void run.finally(() => this.#finalizing.delete(run));
+    });
+  }
+
   async #finalize(entry: ActiveRecording, reason: SegmentEndReason): Promise<void> {
     const { db, clock, log } = this.#d;
     if (this.#active.get(entry.sessionId) === entry) this.#active.delete(entry.sessionId);
+    const stoppedAt = clock.now();
+    for (const userId of [...entry.network.keys()]) await this.#closeOutage(entry, userId, stoppedAt).catch((err: unknown) => log.warn({ err }, 'could not record a network outage'));
     const stopReason: StopReason =
       entry.reasonOverride ?? (reason === 'server_shutdown' ? 'server_shutdown' : reason === 'room_closed' || reason === 'router_closed' ? 'room_closed' : 'stopped');
     try {
       await db.execute(
         `UPDATE recordings SET status = 'processing', stopped_at = $2, stopped_by = $3, stop_reason = $4 WHERE id = $1 AND status = 'recording'`,
-        [entry.recordingId, clock.now(), entry.stoppedBy ?? null, stopReason],
+        [entry.recordingId, stoppedAt, entry.stoppedBy ?? null, stopReason],
       );
       log.info({ sessionId: entry.sessionId, recordingId: entry.recordingId, stopReason }, 'recording stopped');
       this.#notify(entry.sessionId, {
@@ -328,6 +413,7 @@ export class RecordingService {
 
   #listenerFor(recordingId: string): SessionRecordingListener {
     const { db } = this.#d;
+    const setStart = (_track: TrackKey, s: SegmentInfo) => db.execute('UPDATE recording_segments SET started_at = $2 WHERE id = $1', [s.id, s.startedAt]);
     return {
       onSegmentOpened: (track, s) =>
         db.execute(
@@ -335,7 +421,8 @@ export class RecordingService {
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
           [s.id, recordingId, track.producerId, track.userId, track.source, track.kind, s.mimeType, s.fileName, s.openedAt],
         ),
-      onSegmentStarted: (_track, s) => db.execute('UPDATE recording_segments SET started_at = $2 WHERE id = $1', [s.id, s.startedAt]),
+      onSegmentStarted: setStart,
+      onSegmentStartRefined: setStart,
       onSegmentEnded: (_track, s) =>
         db.execute(`UPDATE recording_segments SET ended_at = $2, end_reason = $3, status = 'recorded' WHERE id = $1`, [s.id, s.endedAt, s.endReason]),
       onGap: (track, g) =>
@@ -351,7 +438,11 @@ export class RecordingService {
    * joins a room). Not again after someone stopped it by hand.
    */
   async maybeAutoStart(sessionId: string): Promise<void> {
-    if (!this.#d.config.autoRecordDefences || this.#shuttingDown) return;
+    if (this.#shuttingDown) return;
+    if (!this.#active.has(sessionId) && !this.#pending.has(sessionId) && this.#getRoom(sessionId)) {
+      if (await this.adoptOrphan(sessionId).catch((err: unknown) => this.#d.log.error({ err, sessionId }, 'could not continue an orphaned recording'))) return;
+    }
+    if (!this.#d.config.autoRecordDefences) return;
     if (this.#active.has(sessionId)) return this.announce(sessionId);
     if (this.#pending.has(sessionId) || !this.#getRoom(sessionId)) return;
     const session = await getSession(this.#d.db, sessionId).catch(() => undefined);
@@ -364,6 +455,151 @@ export class RecordingService {
       if ((err as { kind?: string }).kind === 'conflict') return;
       this.#d.log.error({ err, sessionId }, 'automatic defence recording failed to start');
     }
+  }
+
+  /**
+   * A room rebuilt here while PostgreSQL still says its session records: the
+   * node that held the room died (kill -9) with its recorder running. This
+   * node holds the room's lease now, so that recorder is gone (on this host we
+   * also check its pid, so a draining process finishing its own recording is
+   * left alone). The recording goes on here in new segments, as after a
+   * worker restart, with a `node_lost` gap per participant from the dead
+   * node's last known progress to now. Returns whether it adopted one.
+   */
+  async adoptOrphan(sessionId: string): Promise<boolean> {
+    const { db, clock, config, log } = this.#d;
+    const orphan = await db.one<{ id: string; startedAt: Date; startedBy: string | null; host: string | null; pid: number | null }>(
+      `SELECT id, started_at AS "startedAt", started_by AS "startedBy", recorder_host AS host, recorder_pid AS pid
+         FROM recordings WHERE session_id = $1 AND status = 'recording'`,
+      [sessionId],
+    );
+    if (!orphan || [...this.#active.values()].some((a) => a.recordingId === orphan.id)) return false;
+    if (orphan.host === hostname() && orphan.pid !== null && (orphan.pid === process.pid || pidAlive(orphan.pid))) return false;
+    const room = this.#getRoom(sessionId);
+    if (!room || this.#active.has(sessionId) || this.#pending.has(sessionId)) return false;
+    this.#pending.add(sessionId);
+    try {
+      // Take it over first (compare-and-set on the old recorder), so two adopters never both record.
+      const taken = await db.execute(
+        `UPDATE recordings SET recorder_host = $2, recorder_pid = $3 WHERE id = $1 AND status = 'recording'
+            AND recorder_host IS NOT DISTINCT FROM $4 AND recorder_pid IS NOT DISTINCT FROM $5`,
+        [orphan.id, hostname(), process.pid, orphan.host, orphan.pid],
+      );
+      if (taken === 0) return false;
+      const resumedAt = clock.now();
+      const { userIds, lastAt } = await this.#lastProgress(sessionId, orphan.id, orphan.startedAt, resumedAt);
+      const lost = userIds.map((userId) => ({ userId }));
+      for (const { userId } of lost) {
+        await db.execute(
+          `INSERT INTO recording_gaps (recording_id, producer_id, user_id, source, from_at, to_at, reason) VALUES ($1, '', $2, 'all', $3, $4, 'node_lost')`,
+          [orphan.id, userId, lastAt, resumedAt],
+        );
+      }
+      // Its unfinished segments end with the node; processing repairs their files and reads their end from the media.
+      await db.execute(
+        `UPDATE recording_segments SET end_reason = COALESCE(end_reason, 'node_lost'), status = 'recorded' WHERE recording_id = $1 AND status = 'recording'`,
+        [orphan.id],
+      );
+      const rec = await SessionRecording.start({
+        room,
+        dir: this.dirOf(sessionId, orphan.id),
+        ffmpegPath: config.ffmpegPath,
+        portRange: { min: config.portMin, max: config.portMax },
+        now: () => clock.now(),
+        preferredSpatialLayer: config.videoSpatialLayer,
+        listener: this.#listenerFor(orphan.id),
+        log,
+      });
+      this.#track({ recordingId: orphan.id, sessionId, startedAt: orphan.startedAt, startedBy: orphan.startedBy, rec, network: new Map() });
+      log.warn({ sessionId, recordingId: orphan.id, from: lastAt, to: resumedAt }, 'recording continued after its node was lost');
+      this.announce(sessionId);
+      return true;
+    } finally {
+      this.#pending.delete(sessionId);
+    }
+  }
+
+  /**
+   * The dead recorder's last known progress: the last write to one of its
+   * files (when this node sees its recording folder, e.g. a shared
+   * RECORDINGS_DIR), else the latest moment one of its segments opened,
+   * started or ended; and the people it recorded.
+   */
+  async #lastProgress(sessionId: string, recordingId: string, startedAt: Date, now: Date): Promise<{ userIds: string[]; lastAt: Date }> {
+    const lost = await this.#d.db.query<{ userId: string; fileName: string; lastAt: Date }>(
+      `SELECT user_id AS "userId", file_name AS "fileName", GREATEST(opened_at, started_at, ended_at) AS "lastAt"
+         FROM recording_segments WHERE recording_id = $1`,
+      [recordingId],
+    );
+    let last = startedAt.getTime();
+    for (const l of lost) {
+      const written = await stat(join(this.dirOf(sessionId, recordingId), l.fileName)).then((st) => st.mtime.getTime(), () => 0);
+      last = Math.max(last, l.lastAt.getTime(), Math.min(written, now.getTime()));
+    }
+    return { userIds: [...new Set(lost.map((l) => l.userId))], lastAt: new Date(Math.min(last, now.getTime())) };
+  }
+
+  /**
+   * The orphan sweep (a BullMQ job every few seconds, one node at a time):
+   * a recording still 'recording' whose room no node holds (the node that
+   * recorded it died, its lease lapsed, and nobody came back to the room, so
+   * no node adopted it) is closed once it has stayed so for `graceMs` (the
+   * lease time: a room closing normally releases its lease before its
+   * recorder has written 'processing', and after a Redis restart owners need
+   * a renew period to re-assert their leases). Closed as `node_lost` at the
+   * moment of the sweep, with a `node_lost` gap per recorded person from the
+   * dead recorder's last known progress to then, its open segments ended
+   * `node_lost`, and processed like any stopped recording (files repaired
+   * where this node sees them; 'failed' when nothing is left to read).
+   * Skipped: recordings of this process, and of a live process on this host.
+   * The close is a compare-and-set on the recorder, so an adoption by a node
+   * that rebuilds the room at the same moment wins or loses cleanly. Returns
+   * the ids closed.
+   */
+  async closeOrphans(sweep: OrphanSweepDeps): Promise<string[]> {
+    const { db, clock, log } = this.#d;
+    const rows = await db.query<{ id: string; sessionId: string; startedAt: Date; startedBy: string | null; host: string | null; pid: number | null }>(
+      `SELECT id, session_id AS "sessionId", started_at AS "startedAt", started_by AS "startedBy", recorder_host AS host, recorder_pid AS pid
+         FROM recordings WHERE status = 'recording'`,
+    );
+    const closed: string[] = [];
+    for (const r of rows) {
+      if (this.#active.has(r.sessionId) || this.#pending.has(r.sessionId) || [...this.#active.values()].some((a) => a.recordingId === r.id)) continue;
+      if (r.host === hostname() && r.pid !== null && (r.pid === process.pid || pidAlive(r.pid))) continue;
+      if (await sweep.roomHeld(r.sessionId)) {
+        await sweep.forget(r.id);
+        continue;
+      }
+      const orphanedMs = await sweep.orphanedForMs(r.id);
+      if (orphanedMs < sweep.graceMs) continue;
+      const stoppedAt = clock.now();
+      const { userIds, lastAt } = await this.#lastProgress(r.sessionId, r.id, r.startedAt, stoppedAt);
+      const done = await db.tx(async (q) => {
+        const n = await q.execute(
+          `UPDATE recordings SET status = 'processing', stopped_at = $2, stop_reason = 'node_lost'
+             WHERE id = $1 AND status = 'recording' AND recorder_host IS NOT DISTINCT FROM $3 AND recorder_pid IS NOT DISTINCT FROM $4`,
+          [r.id, stoppedAt, r.host, r.pid],
+        );
+        if (n === 0) return false;
+        if (lastAt.getTime() < stoppedAt.getTime()) {
+          for (const userId of userIds) {
+            await q.execute(
+              `INSERT INTO recording_gaps (recording_id, producer_id, user_id, source, from_at, to_at, reason) VALUES ($1, '', $2, 'all', $3, $4, 'node_lost')`,
+              [r.id, userId, lastAt, stoppedAt],
+            );
+          }
+        }
+        await q.execute(`UPDATE recording_segments SET end_reason = COALESCE(end_reason, 'node_lost'), status = 'recorded' WHERE recording_id = $1 AND status = 'recording'`, [r.id]);
+        return true;
+      });
+      await sweep.forget(r.id);
+      if (!done) continue;
+      closed.push(r.id);
+      log.warn({ sessionId: r.sessionId, recordingId: r.id, lastAt, stoppedAt, orphanedMs }, 'recording closed: its node was lost and nobody came back to the room');
+      this.#notify(r.sessionId, { sessionId: r.sessionId, recordingId: r.id, recording: false, startedAt: r.startedAt.toISOString(), startedBy: r.startedBy, stopReason: 'node_lost' });
+      await this.#d.enqueueProcessing(r.id);
+    }
+    return closed;
   }
 
   // ------------------------------------------------------------ consent
@@ -508,6 +744,8 @@ export class RecordingService {
     const rec = await db.one<RecordingRow>(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE id = $1`, [recordingId]);
     if (!rec || rec.status !== 'processing') return rec?.status;
     const segments = await db.query<SegmentRow>(`SELECT ${SEGMENT_COLUMNS} FROM recording_segments WHERE recording_id = $1 ORDER BY opened_at`, [recordingId]);
+    // What the files really hold: holes between packets, and where the media ends.
+    const media = new Map<string, Pick<ReportSegment, 'holes' | 'mediaEndAt'>>();
     for (const seg of segments) {
       const path = join(this.dirOf(rec.sessionId, rec.id), seg.fileName);
       const container = seg.fileName.endsWith('.webm') ? 'webm' : 'mkv';
@@ -540,6 +778,38 @@ export class RecordingService {
         [seg.id, status, durationMs, sizeBytes ?? null, sha256, probe ? JSON.stringify(probe) : null, endedAt],
       );
       Object.assign(seg, { status, durationMs, endedAt });
+      if (status === 'ready' && seg.startedAt) {
+        const packets = await probePackets(config.ffprobePath, path).catch((err: unknown) => {
+          log.warn({ err: (err as Error).message, segmentId: seg.id }, 'the packets of a recording segment could not be read');
+          return [];
+        });
+        if (packets.length > 0) {
+          // The first packet is the file's time 0 = the segment's wall-clock start.
+          const first = packets.reduce((min, p) => Math.min(min, p.ptsMs), Infinity);
+          const last = packets.reduce((a, b) => (b.ptsMs > a.ptsMs ? b : a));
+          const wall = (ms: number) => new Date(seg.startedAt!.getTime() + ms - first);
+          media.set(seg.id, {
+            holes: packetHoles(packets, minHoleMs(seg.kind, seg.source)).map((h) => ({ from: wall(h.fromMs), to: wall(h.toMs) })),
+            mediaEndAt: wall(last.ptsMs + last.durationMs),
+          });
+        }
+      }
+    }
+    // A node_lost gap starts at the dead recorder's last progress as guessed when it was written (the files'
+    // last write: an orphaned FFmpeg may still write after its node died). Its media says when it really ended:
+    // the last packet of the segments that began before the gap ends.
+    const lostGaps = await db.query<{ id: string; fromAt: Date; toAt: Date }>(
+      `SELECT id, from_at AS "fromAt", to_at AS "toAt" FROM recording_gaps WHERE recording_id = $1 AND reason = 'node_lost'`,
+      [recordingId],
+    );
+    for (const g of lostGaps) {
+      const ends = segments
+        .filter((seg) => seg.status === 'ready' && seg.startedAt && seg.startedAt.getTime() < g.toAt.getTime())
+        .map((seg) => media.get(seg.id)?.mediaEndAt?.getTime() ?? seg.startedAt!.getTime() + (seg.durationMs ?? 0));
+      const deadEnd = ends.length > 0 ? Math.max(...ends) : undefined;
+      if (deadEnd !== undefined && deadEnd < g.toAt.getTime() && deadEnd !== g.fromAt.getTime()) {
+        await db.execute('UPDATE recording_gaps SET from_at = $2 WHERE id = $1', [g.id, new Date(deadEnd)]);
+      }
     }
     let stoppedAt = rec.stoppedAt;
     if (rec.stopReason === 'interrupted') {
@@ -565,21 +835,25 @@ export class RecordingService {
         endedAt: s.endedAt,
         durationMs: s.durationMs,
         status: s.status,
+        endReason: s.endReason,
+        ...media.get(s.id),
       })),
       gaps,
     });
     const ready = segments.some((s) => s.status === 'ready');
     const status: RecordingStatus = ready ? 'ready' : 'failed';
-    await db.execute(`UPDATE recordings SET status = $2, report = $3, processed_at = $4, stopped_at = $5, error = $6 WHERE id = $1`, [
-      recordingId,
-      status,
-      JSON.stringify(report),
-      clock.now(),
-      stoppedAt,
-      ready ? null : segments.length === 0 ? 'nothing was recorded' : 'no playable media',
-    ]);
+    await db.tx(async (q) => {
+      await q.execute(`UPDATE recordings SET status = $2, report = $3, processed_at = $4, stopped_at = $5, error = $6 WHERE id = $1`, [
+        recordingId,
+        status,
+        JSON.stringify(report),
+        clock.now(),
+        stoppedAt,
+        ready ? null : segments.length === 0 ? 'nothing was recorded' : 'no playable media',
+      ]);
+      if (ready) await this.#d.outbox.append(q, 'recording.ready', { sessionId: rec.sessionId, recordingId });
+    });
     log.info({ recordingId, status, ok: report.ok }, 'recording processed');
-    if (ready) this.#d.events.emit('recording.ready', { sessionId: rec.sessionId, recordingId });
     return status;
   }
 

@@ -38,6 +38,7 @@ export type RecordingGap = Omit<TrackGap, 'reason'> & { reason: TrackGap['reason
 export interface SessionRecordingListener {
   onSegmentOpened?(track: TrackKey, segment: SegmentInfo): unknown;
   onSegmentStarted?(track: TrackKey, segment: SegmentInfo): unknown;
+  onSegmentStartRefined?(track: TrackKey, segment: SegmentInfo): unknown;
   onSegmentEnded?(track: TrackKey, segment: SegmentInfo, exit: FfmpegExit | undefined): unknown;
   onGap?(track: TrackKey, gap: RecordingGap): unknown;
 }
@@ -152,6 +153,7 @@ export class SessionRecording {
           listener: {
             onSegmentOpened: (s) => this.#enqueue(() => l?.onSegmentOpened?.(key, s)),
             onSegmentStarted: (s) => this.#enqueue(() => l?.onSegmentStarted?.(key, s)),
+            onSegmentStartRefined: (s) => this.#enqueue(() => l?.onSegmentStartRefined?.(key, s)),
             onSegmentEnded: (s, exit) => this.#enqueue(() => l?.onSegmentEnded?.(key, s, exit)),
             onGap: (g) => this.#enqueue(() => l?.onGap?.(key, g)),
           },

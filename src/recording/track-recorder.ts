@@ -39,12 +39,15 @@ export interface SegmentInfo {
 export interface TrackGap {
   from: Date;
   to: Date;
-  reason: 'recorder_died' | 'paused';
+  /** `layer_switch` is a marker (from = to): the recorded simulcast layer changed then. */
+  reason: 'recorder_died' | 'paused' | 'layer_switch';
 }
 
 export interface TrackRecorderListener {
   onSegmentOpened?(segment: SegmentInfo): void;
   onSegmentStarted?(segment: SegmentInfo): void;
+  /** The segment's start, refined from its first seconds of packets (earlier than first said). */
+  onSegmentStartRefined?(segment: SegmentInfo): void;
   onSegmentEnded?(segment: SegmentInfo, exit: FfmpegExit | undefined): void;
   onGap?(gap: TrackGap): void;
   /** The track recorder is done (stopped, producer closed, or gave up). */
@@ -70,11 +73,14 @@ export interface TrackRecorderOptions {
   maxRestarts?: number;
   /**
    * An FFmpeg that writes nothing for this long while the consumer sends it
-   * packets is stuck: it is killed and replaced like a dead one (default 10 s).
+   * packets is stuck: it is killed and replaced like a dead one (default 4 s).
    */
   stallTimeoutMs?: number;
   log?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
 }
+
+/** Packets to FFmpeg that resume after this long a silence get a keyframe requested at once. */
+const RESUME_AFTER_SILENCE_MS = 1000;
 
 interface Pipeline {
   segment: SegmentInfo;
@@ -259,15 +265,40 @@ export class TrackRecorder {
 
   #watch(p: Pipeline): void {
     const { consumer, ffmpeg, segment } = p;
+    // The file's time 0 is its first packet's media time. Where that sits on the wall clock: the
+    // first packet's sending time, then, over the segment's first seconds, the earliest of
+    // (sent − media time since the first packet): a packet held up on its way (a sender's late
+    // timer, a jittery network, our own event loop) only makes its estimate later, so the least
+    // one is the packet that came on time (as RTCP-less receivers align streams).
+    const clockRate = consumer.rtpParameters.codecs[0]?.clockRate ?? 90_000;
+    let first: { rtpTs: number; workerMs: number; best: number } | undefined;
     consumer.on('trace', (trace) => {
-      if (trace.type !== 'rtp' || segment.startedAt) return;
-      segment.startedAt = this.#now();
-      consumer.enableTraceEvent([]).catch(() => undefined);
-      if (this.#openGap) {
-        this.#o.listener?.onGap?.({ from: this.#openGap.from, to: segment.startedAt, reason: this.#openGap.reason });
-        this.#openGap = undefined;
+      if (trace.type !== 'rtp') return;
+      const info = trace.info as { rtpPacket?: { timestamp?: number }; isRtx?: boolean } | undefined;
+      const rtpTs = info?.rtpPacket?.timestamp;
+      const sent = sentAt(this.#now(), trace.timestamp);
+      if (!segment.startedAt) {
+        segment.startedAt = sent;
+        if (this.#openGap) {
+          this.#o.listener?.onGap?.({ from: this.#openGap.from, to: segment.startedAt, reason: this.#openGap.reason });
+          this.#openGap = undefined;
+        }
+        this.#o.listener?.onSegmentStarted?.(segment);
+        if (rtpTs === undefined) consumer.enableTraceEvent([]).catch(() => undefined);
+        else first = { rtpTs, workerMs: trace.timestamp, best: sent.getTime() };
+        return;
       }
-      this.#o.listener?.onSegmentStarted?.(segment);
+      if (!first || rtpTs === undefined || info?.isRtx) return;
+      const mediaMs = (rtpTimestampDelta(rtpTs, first.rtpTs) / clockRate) * 1000;
+      first.best = Math.min(first.best, sent.getTime() - mediaMs);
+      if (trace.timestamp - first.workerMs < START_ESTIMATE_WINDOW_MS) return;
+      // Once, at the end of the window (a start that moves earlier by a few ms is not worth a write).
+      if (first.best < segment.startedAt.getTime() - 5 && !segment.endedAt) {
+        segment.startedAt = new Date(Math.round(first.best));
+        this.#o.listener?.onSegmentStartRefined?.(segment);
+      }
+      first = undefined;
+      consumer.enableTraceEvent([]).catch(() => undefined);
     });
     consumer.on('producerpause', () => {
       this.#pausedAt ??= this.#now();
@@ -278,10 +309,21 @@ export class TrackRecorder {
       if (consumer.kind === 'video') consumer.requestKeyFrame().catch(() => undefined);
     });
     consumer.on('producerclose', () => void this.stop('producer_closed'));
+    // A simulcast consumer that changes layer mid-file (the sender dropped the
+    // recorded layer, or brought it back): a marker that names the hole it causes.
+    let layer: number | undefined;
+    consumer.on('layerschange', (layers) => {
+      const next = layers?.spatialLayer;
+      if (layer !== undefined && next !== layer) this.#o.listener?.onGap?.({ from: this.#now(), to: this.#now(), reason: 'layer_switch' });
+      if (next !== undefined) layer = next;
+    });
     consumer.on('transportclose', () => void this.stop('router_closed'));
-    // Watchdog: packets go out to FFmpeg but its progress stands still.
-    const stallMs = this.#o.stallTimeoutMs ?? 10_000;
+    // Watchdog: packets go out to FFmpeg but its progress stands still. And
+    // when packets come back after a silence (an outage, a stale burst), a
+    // keyframe is asked for at once, so the file resumes with a decodable frame.
+    const stallMs = this.#o.stallTimeoutMs ?? 4000;
     let sentBefore = -1;
+    let lastSentAt = Date.now();
     let lastAdvance = Date.now();
     let lastOutTime = -1;
     p.watchdog = setInterval(() => {
@@ -291,6 +333,10 @@ export class TrackRecorder {
         const sent = stats.reduce((sum, st) => sum + (st.type === 'outbound-rtp' ? st.packetCount : 0), 0);
         const flowing = sentBefore >= 0 && sent > sentBefore;
         sentBefore = sent;
+        if (flowing) {
+          if (Date.now() - lastSentAt >= RESUME_AFTER_SILENCE_MS && consumer.kind === 'video') consumer.requestKeyFrame().catch(() => undefined);
+          lastSentAt = Date.now();
+        }
         const outTime = ffmpeg.lastProgress?.outTimeMs ?? -1;
         if (outTime !== lastOutTime || !flowing) {
           lastOutTime = outTime;
@@ -302,7 +348,7 @@ export class TrackRecorder {
           ffmpeg.kill();
         }
       })();
-    }, Math.max(250, Math.min(2000, stallMs / 4)));
+    }, Math.max(250, Math.min(500, stallMs / 4)));
     p.watchdog.unref();
     void ffmpeg.exited.then((exit) => {
       if (this.#current !== p || this.#stopReason) return;
@@ -354,4 +400,26 @@ export class TrackRecorder {
     await rm(p.sdpPath, { force: true });
     this.#o.listener?.onSegmentEnded?.(p.segment, exit);
   }
+}
+
+/**
+ * When the worker sent the packet a trace event reports, on this process's clock: the event
+ * reaches us after the event loop gets to it (100 ms and more while FFmpeg processes start),
+ * and a segment placed at its arrival sits that much late on the recording's timeline (its
+ * sound or picture out of sync with the others'). The worker stamps the event with
+ * uv_hrtime (CLOCK_MONOTONIC, ms), the clock of process.hrtime here, so the delay is known.
+ */
+export function sentAt(now: Date, workerTimestampMs: number): Date {
+  const delayMs = Number(process.hrtime.bigint() / 1_000_000n) - workerTimestampMs;
+  // Outside 0..10 s the stamp is not what it is expected to be: keep the arrival time.
+  return delayMs > 0 && delayMs < 10_000 ? new Date(now.getTime() - delayMs) : now;
+}
+
+/** How long after its first packet a segment's start keeps being refined (see #watch). */
+const START_ESTIMATE_WINDOW_MS = 2_000;
+
+/** `later − earlier` of two 32-bit RTP timestamps, across a wrap. */
+export function rtpTimestampDelta(later: number, earlier: number): number {
+  const d = (later - earlier) >>> 0;
+  return d >= 2 ** 31 ? d - 2 ** 32 : d;
 }

@@ -3,11 +3,13 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
+import { StartupError } from '../shared/env.ts';
 
 export interface RedisLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
+  debug?(obj: object, msg: string): void;
 }
 
 /**
@@ -17,13 +19,23 @@ export interface RedisLogger {
  */
 export type RedisRole = 'worker' | 'producer' | 'general';
 
+/**
+ * Reconnect delay: quick at first, then once a second for ever. Never null:
+ * a client that gives up would leave the process running without Redis until
+ * it is restarted (the fault that makes a Redis blip restart every node).
+ * Capped at a second so that, after an outage, every node is back within
+ * about a second of Redis (lease re-assertion and registry publication follow
+ * the reconnect; src/rooms/plugin.ts).
+ */
+export const retryStrategy = (attempt: number): number => Math.min(attempt * 100, 1_000);
+
 export function createRedis(url: string, role: RedisRole, logger: RedisLogger, name: string, extra: RedisOptions = {}): Redis {
   const options: RedisOptions = {
     ...extra,
     connectionName: name,
     maxRetriesPerRequest: role === 'worker' ? null : role === 'producer' ? 1 : 3,
     enableOfflineQueue: role !== 'producer',
-    retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
+    retryStrategy,
   };
   const client = new Redis(url, options);
   let down = false;
@@ -38,8 +50,8 @@ export function createRedis(url: string, role: RedisRole, logger: RedisLogger, n
   return client;
 }
 
-async function answers(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+async function answers(url: string, connectTimeout = 500): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout });
   probe.on('error', () => undefined);
   try {
     await probe.connect();
@@ -68,9 +80,14 @@ export interface ResolvedRedis {
   stop(): Promise<void>;
 }
 
+/** A URL as it may be printed: its password masked. */
+const shown = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]+@/, '//$1:***@');
+
 /**
- * REDIS_URL if given; else the local default port if it answers; else a private
- * redis-server child (data under dataDir/redis, stopped with the server).
+ * REDIS_URL if given and it answers (a StartupError naming it otherwise,
+ * within seconds, rather than clients retrying for ever); else the local
+ * default port if it answers; else a private redis-server child (data under
+ * dataDir/redis, stopped with the server).
  */
 export async function resolveRedis(
   configured: string | undefined,
@@ -78,11 +95,16 @@ export async function resolveRedis(
   logger: RedisLogger,
   local = 'redis://127.0.0.1:6379',
 ): Promise<ResolvedRedis> {
-  if (configured) return { url: configured, stop: async () => undefined };
+  if (configured) {
+    if (!(await answers(configured, 3_000))) throw new StartupError('REDIS_URL', shown(configured), 'does not answer PING within 3 s; start that Redis or correct REDIS_URL');
+    return { url: configured, stop: async () => undefined };
+  }
   if (await answers(local)) return { url: local, stop: async () => undefined };
   if (spawnSync('redis-server', ['--version']).status !== 0) {
-    throw new Error(
-      'Redis is required: set REDIS_URL, start Redis on 127.0.0.1:6379, or install redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis).',
+    throw new StartupError(
+      'REDIS_URL',
+      '(unset)',
+      `but nothing answers on ${local} and redis-server is not installed; set REDIS_URL, start Redis, or install redis-server (Debian: sudo apt-get install -y redis-server, which \`npm install\` does when it can)`,
     );
   }
   const dir = join(dataDir, 'redis');

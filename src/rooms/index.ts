@@ -4,9 +4,10 @@
  * gives the Room with its router, producers, observer, `notify` and
  * `setIsolated`. The protocol is in messages.ts.
  */
-export { roomsPlugin, roomsOf } from './plugin.ts';
+export { roomsPlugin } from './plugin.ts';
 export { RoomsService } from './service.ts';
-export { Room, sessionChannel, type RoomCloseReason, type RoomObserverEvents, type RoomProducer } from './room.ts';
+export { sessionChannel } from '../shared/socket.ts';
+export { Room, type RoomCloseReason, type RoomObserverEvents, type RoomProducer } from './room.ts';
 export type { JoinResult, PeerInfo, ProducerInfo, ServerEvents, Source } from './messages.ts';
 export { ClientRequests } from './messages.ts';
 export { mediaCodecs } from './codecs.ts';

@@ -1,4 +1,6 @@
 import { Type, type Static } from 'typebox';
+import type { ConnectionQuality } from '../events/index.ts';
+import type { IceServer } from './config.ts';
 
 /**
  * The live-room protocol in one place: what clients send on the `/rooms`
@@ -69,6 +71,8 @@ export interface PeerInfo {
   producers: ProducerInfo[];
   /** Addition: false while the peer's socket is gone (within the reconnection grace). */
   connected: boolean;
+  /** Addition: the peer's connection quality now (see `connectionQuality`). */
+  quality: ConnectionQuality;
 }
 
 export interface JoinResult {
@@ -78,7 +82,10 @@ export interface JoinResult {
   role: string;
   routerRtpCapabilities: unknown;
   peers: PeerInfo[];
-  iceServers: unknown[];
+  /** STUN/TURN servers for the client's transports; a TURN entry carries credentials that expire (TURN REST API). */
+  iceServers: IceServer[];
+  /** 'relay': the client must send media through TURN only. */
+  iceTransportPolicy: 'all' | 'relay';
   /** Addition: true when the user got back an existing peer (reconnect, second tab, rejoin). */
   resumed: boolean;
   /** Addition: true while the room has this user isolated. */
@@ -100,4 +107,6 @@ export interface ServerEvents {
   isolationChanged: { userId: string; isolated: boolean; reason: string };
   /** Addition: a peer's socket dropped (it keeps its place during the reconnection grace) or came back. */
   peerConnection: { peerId: string; userId: string; connected: boolean };
+  /** Addition: a peer's connection quality changed (from its media's packets, loss, round trip and mediasoup's scores). */
+  connectionQuality: { peerId: string; userId: string; level: ConnectionQuality };
 }

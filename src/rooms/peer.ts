@@ -3,6 +3,7 @@ import type { Socket } from 'socket.io';
 import type { ParticipantRole } from '../sessions/index.ts';
 import { notFound } from '../shared/errors.ts';
 import type { ServerEvents, Source } from './messages.ts';
+import type { Timer } from '../shared/clock.ts';
 
 export interface TransportData extends Record<string, unknown> {
   direction: 'send' | 'recv';
@@ -36,7 +37,7 @@ export class Peer {
   readonly producers = new Map<string, PeerProducer>();
   readonly consumers = new Map<string, PeerConsumer>();
   /** Pending removal after the socket dropped. */
-  graceTimer: NodeJS.Timeout | undefined;
+  graceTimer: Timer | undefined;
   removed = false;
 
   constructor(fields: { id: string; userId: string; name: string; role: ParticipantRole; socket: Socket }) {
@@ -85,7 +86,7 @@ export class Peer {
   }
 
   clearGrace(): void {
-    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer?.cancel();
     this.graceTimer = undefined;
   }
 }

@@ -3,15 +3,18 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Namespace, Socket } from 'socket.io';
-import type { DomainEvents, PresenceType } from '../events/index.ts';
+import type { ConnectionQuality, DomainEvents, PresenceType } from '../events/index.ts';
 import type { ParticipantRole, Session } from '../sessions/index.ts';
-import type { Clock } from '../shared/clock.ts';
-import { conflict, DomainError, forbidden, invalid, unprocessable } from '../shared/errors.ts';
+import type { Clock, Timer } from '../shared/clock.ts';
+import { conflict, DomainError, forbidden, invalid, unprocessable, type CodeOf } from '../shared/errors.ts';
+import { sessionChannel } from '../shared/socket.ts';
 import { mediaCodecs } from './codecs.ts';
 import type { RoomsConfig } from './config.ts';
 import type { RoomDirectory } from './directory.ts';
+import { MediaMonitor } from './media-monitor.ts';
 import type { JoinResult, PeerInfo, ServerEvents, Source } from './messages.ts';
 import { Peer, type MediaData, type PeerConsumer, type PeerProducer, type PeerTransport, type TransportData } from './peer.ts';
+import { iceServersFor } from './turn.ts';
 import type { WorkerPool } from './workers.ts';
 
 /** Why a room closed; sent to clients in `roomClosing` and in the `room.closed` domain event. */
@@ -22,10 +25,9 @@ export type RoomCloseReason =
   | 'session-cancelled'
   | 'worker-died'
   | 'server-draining'
+  | 'lease-lost'
   | (string & {});
 
-/** Socket.IO room of a session's participants in the `/rooms` namespace. */
-export const sessionChannel = (sessionId: string) => `session:${sessionId}`;
 
 export interface RoomProducer {
   producer: types.Producer;
@@ -63,10 +65,8 @@ export interface RoomDeps {
   onClosed: (room: Room) => void;
 }
 
-const MAX_TIMER_MS = 2_147_000_000;
-
 /** Runs a mediasoup call whose failure means the client sent something unusable. */
-async function clientMedia<T>(code: string, fn: () => Promise<T>): Promise<T> {
+async function clientMedia<T>(code: CodeOf<'invalid'>, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -95,9 +95,11 @@ export class Room {
   #closed = false;
   #closing: Promise<void> | undefined;
   #rebuilding: Promise<void> | undefined;
-  #emptyTimer: NodeJS.Timeout | undefined;
-  #endTimer: NodeJS.Timeout | undefined;
+  #emptyTimer: Timer | undefined;
+  #endTimer: Timer | undefined;
   #activeSpeaker: string | null = null;
+  /** Presence and connection quality from each peer's media (media-monitor.ts). */
+  readonly #monitor: MediaMonitor;
 
   private constructor(deps: RoomDeps, router: types.Router, webRtcServer: types.WebRtcServer, speakerObserver: types.ActiveSpeakerObserver) {
     this.#deps = deps;
@@ -107,6 +109,19 @@ export class Room {
     this.#webRtcServer = webRtcServer;
     this.#speakerObserver = speakerObserver;
     this.#attachRouter();
+    this.#monitor = new MediaMonitor({
+      peers: () => this.#peers.values(),
+      clock: deps.clock,
+      log: deps.logger,
+      onMedia: (peer, type, at) => {
+        if (!peer.removed) this.#presence(peer, type, undefined, at);
+      },
+      onQuality: (peer, level, at) => {
+        if (this.#closed || peer.removed) return;
+        this.notify('connectionQuality', { peerId: peer.id, userId: peer.userId, level });
+        this.#deps.events.emit('room.quality', { sessionId: this.sessionId, userId: peer.userId, level, at });
+      },
+    });
   }
 
   static async create(deps: RoomDeps): Promise<Room> {
@@ -119,6 +134,7 @@ export class Room {
       const room = new Room(deps, router, placed.webRtcServer, speakerObserver);
       room.#armEmptyTimer(deps.config.emptyTimeoutSeconds, 'empty-timeout');
       room.#armEndTimer();
+      room.#monitor.start();
       deps.logger.info({ sessionId: room.sessionId }, 'room created');
       return room;
     } catch (err) {
@@ -152,6 +168,17 @@ export class Room {
 
   peerOfUser(userId: string): Peer | undefined {
     return this.#peers.get(userId);
+  }
+
+  /** Peers, producers and consumers in this room (node load and metrics). */
+  counts(): { peers: number; producers: number; consumers: number } {
+    let producers = 0;
+    let consumers = 0;
+    for (const peer of this.#peers.values()) {
+      producers += peer.producers.size;
+      consumers += peer.consumers.size;
+    }
+    return { peers: this.#peers.size, producers, consumers };
   }
 
   listProducers(): RoomProducer[] {
@@ -203,6 +230,8 @@ export class Room {
         delete previous.data.room;
       }
       peer.closeMedia();
+      // Its old transports are gone: its media says nothing until new producers run.
+      this.#monitor.reset(peer);
       peer.socket = socket;
       if (!wasConnected) {
         this.#presence(peer, 'reconnect');
@@ -225,7 +254,8 @@ export class Room {
       role: peer.role,
       routerRtpCapabilities: this.#router.rtpCapabilities,
       peers: [...this.#peers.values()].filter((p) => p !== self).map((p) => this.#peerInfo(p, self)),
-      iceServers: this.#deps.config.iceServers,
+      iceServers: iceServersFor(this.#deps.config, peer.userId, this.#deps.clock.now()),
+      iceTransportPolicy: this.#deps.config.iceTransportPolicy,
       resumed,
       isolated: this.#isolated.has(peer.userId),
     };
@@ -250,8 +280,7 @@ export class Room {
     this.#broadcast(peer, 'peerConnection', { peerId: peer.id, userId: peer.userId, connected: false });
     const grace = this.#deps.config.reconnectGraceSeconds;
     if (grace <= 0) return this.removePeer(peer, 'leave');
-    peer.graceTimer = setTimeout(() => this.removePeer(peer, 'leave'), grace * 1000);
-    peer.graceTimer.unref();
+    peer.graceTimer = this.#deps.clock.setTimer(() => this.removePeer(peer, 'leave'), grace * 1000);
   }
 
   /** The same socket came back through Socket.IO's connection-state recovery: nothing was lost. */
@@ -520,13 +549,19 @@ export class Room {
     const { logger, events, directory } = this.#deps;
     logger.info({ sessionId: this.sessionId, reason }, 'room closing');
     this.#clearEmptyTimer();
-    if (this.#endTimer) clearTimeout(this.#endTimer);
+    this.#monitor.stop();
+    this.#endTimer?.cancel();
     // Told socket by socket: a broadcast through the adapter may land after the sockets left the channel.
     for (const peer of this.#peers.values()) peer.notify('roomClosing', { reason });
     this.#closed = true;
+    // A planned restart is not a departure: everyone's visit is suspended (a
+    // network gap for attendance) and resumes when they rejoin the new process.
+    const presence: PresenceType = reason === 'server-draining' ? 'disconnect' : 'leave';
     for (const peer of [...this.#peers.values()]) {
       try {
-        this.removePeer(peer, 'leave');
+        // Their media ends with the room: it no longer vouches for them.
+        if (presence === 'disconnect') this.#monitor.reset(peer);
+        this.removePeer(peer, presence);
       } catch (err) {
         logger.error({ err, userId: peer.userId }, 'removing a peer at room close failed');
       }
@@ -635,6 +670,7 @@ export class Room {
         ? [...peer.producers.values()].map((p) => ({ producerId: p.id, kind: p.kind, source: p.appData.source, paused: p.paused }))
         : [],
       connected: peer.connected,
+      quality: this.#monitor.qualityOf(peer),
     };
   }
 
@@ -648,40 +684,36 @@ export class Room {
     for (const peer of this.#peers.values()) if (peer !== from && this.#visible(from.userId, peer.userId)) peer.notify(event, payload);
   }
 
-  #presence(peer: Peer, type: PresenceType, source?: Source): void {
+  #presence(peer: Peer, type: PresenceType, source?: Source, at: Date = this.#deps.clock.now()): void {
     this.#deps.events.emit('room.presence', {
       sessionId: this.sessionId,
       userId: peer.userId,
       type,
       ...(source ? { source } : {}),
-      at: this.#deps.clock.now(),
+      at,
     });
   }
 
   #armEmptyTimer(seconds: number, reason: RoomCloseReason): void {
     this.#clearEmptyTimer();
-    this.#emptyTimer = setTimeout(() => {
+    this.#emptyTimer = this.#deps.clock.setTimer(() => {
       if (this.#peers.size === 0) void this.close(reason);
     }, seconds * 1000);
-    this.#emptyTimer.unref();
   }
 
   #clearEmptyTimer(): void {
-    if (this.#emptyTimer) clearTimeout(this.#emptyTimer);
+    this.#emptyTimer?.cancel();
     this.#emptyTimer = undefined;
   }
 
   #armEndTimer(): void {
-    if (this.#endTimer) clearTimeout(this.#endTimer);
+    this.#endTimer?.cancel();
     const closesAt = this.#session.endsAt.getTime() + this.#deps.config.graceAfterEndMinutes * 60_000;
     const delay = closesAt - this.#deps.clock.now().getTime();
-    this.#endTimer = setTimeout(
-      () => {
-        if (this.#deps.clock.now().getTime() >= closesAt) void this.close('session-ended');
-        else this.#armEndTimer();
-      },
-      Math.max(0, Math.min(delay, MAX_TIMER_MS)),
-    );
-    this.#endTimer.unref();
+    // Re-checked when it fires: the session may have been rescheduled (sessionChanged re-arms it too).
+    this.#endTimer = this.#deps.clock.setTimer(() => {
+      if (this.#deps.clock.now().getTime() >= closesAt) void this.close('session-ended');
+      else this.#armEndTimer();
+    }, delay);
   }
 }

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ROLES } from '../auth/index.ts';
+import { ROLES, viewerOf } from '../auth/index.ts';
 import { assertCanViewSession } from '../sessions/index.ts';
 import { Uuid } from '../shared/schemas.ts';
 import type { RoomsService } from './service.ts';
@@ -32,9 +32,9 @@ export function roomsRoutes(rooms: RoomsService): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { sessionId } = request.params;
-        await assertCanViewSession(app.db, sessionId, { userId: request.user.sub, role: request.user.role });
+        await assertCanViewSession(app.db, sessionId, viewerOf(request));
         const room = rooms.getRoom(sessionId);
-        const nodeId = room && !room.closed ? rooms.directory.nodeId : ((await rooms.directory.lookup(sessionId)) ?? null);
+        const nodeId = room && !room.closed ? rooms.directory.nodeId : ((await rooms.directory.lookup(sessionId))?.nodeId ?? null);
         return {
           sessionId,
           live: nodeId !== null,

@@ -70,6 +70,37 @@ export class WorkerPool extends EventEmitter {
     return this.#closed;
   }
 
+  /** Last CPU time sample per worker pid: [cpu ms, wall ms]. */
+  readonly #cpuSamples = new Map<number, [number, number]>();
+  #lastCpu = 0;
+
+  /**
+   * CPU used by the workers since the previous call, in cores (1 = one core
+   * busy), summed over workers: the node registry's worker-CPU figure.
+   */
+  async sampleCpu(): Promise<number> {
+    let total = 0;
+    const now = performance.now();
+    for (const slot of this.slots()) {
+      try {
+        const usage = await slot.worker.getResourceUsage();
+        const cpuMs = usage.ru_utime + usage.ru_stime;
+        const prev = this.#cpuSamples.get(slot.worker.pid);
+        this.#cpuSamples.set(slot.worker.pid, [cpuMs, now]);
+        if (prev && now > prev[1]) total += (cpuMs - prev[0]) / (now - prev[1]);
+      } catch {
+        // A worker closing while sampled: it counts as idle.
+      }
+    }
+    this.#lastCpu = Math.max(0, total);
+    return this.#lastCpu;
+  }
+
+  /** The last sampled worker CPU (cores). */
+  get lastCpu(): number {
+    return this.#lastCpu;
+  }
+
   /** The live slots (for stats, tests and ops). */
   slots(): WorkerSlot[] {
     return this.#slots.filter((s): s is WorkerSlot => s !== undefined && !s.worker.closed);
@@ -121,7 +152,13 @@ export class WorkerPool extends EventEmitter {
 
   async #startSlot(index: number): Promise<WorkerSlot> {
     const { listenIp, announcedAddress, port, logLevel, logger } = this.#options;
+    const before = new Set([...process.listeners('SIGINT'), ...process.listeners('SIGTERM')]);
     const worker = await mediasoup.createWorker({ logLevel, appData: { slot: index } });
+    // mediasoup (since 3.19.22) closes each worker by itself on SIGINT/SIGTERM. The server's shutdown
+    // closes workers last, after rooms and recorders have finished their files, so those listeners go.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      for (const listener of process.listeners(signal)) if (!before.has(listener) && listener.name === 'onSignal') process.removeListener(signal, listener);
+    }
     try {
       const listen = (protocol: 'udp' | 'tcp'): types.TransportListenInfo => ({
         protocol,

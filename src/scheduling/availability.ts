@@ -1,6 +1,7 @@
 import { DateTime, IANAZone } from 'luxon';
 import { invalid } from '../shared/errors.ts';
-import { isIanaZone } from '../school/index.ts';
+import { canonicalZone } from '../school/index.ts';
+import { parseIsoDate } from '../shared/time.ts';
 
 /**
  * Availability → free slots: pure functions, no I/O, no clock (callers pass
@@ -52,7 +53,6 @@ export interface Availability {
 }
 
 const HM = /^([01]\d|2[0-3]):([0-5]\d)$|^24:00$/;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const MINUTE = 60_000;
 
 /** "HH:mm" → minutes after midnight (0…1440). */
@@ -63,8 +63,11 @@ export function parseWallTime(value: string): number {
   return Number(m[1]) * 60 + Number(m[2]);
 }
 
-export function assertZone(zone: string): void {
-  if (!isIanaZone(zone)) throw invalid('unknown_time_zone', `"${zone}" is not an IANA time zone`);
+/** The IANA spelling of a zone name ("europe/paris" → "Europe/Paris"); 400 unknown_time_zone for anything else. */
+export function canonicalZoneOf(zone: string): string {
+  const name = canonicalZone(zone);
+  if (name === undefined) throw invalid('unknown_time_zone', `"${zone}" is not an IANA time zone`);
+  return name;
 }
 
 function checkIntervals(list: Array<{ start: string; end: string }>, where: string): void {
@@ -85,9 +88,12 @@ function checkIntervals(list: Array<{ start: string; end: string }>, where: stri
   }
 }
 
-/** Validates a host's availability as written by a person; throws a DomainError (400) with a precise code. */
-export function validateAvailability(a: Pick<Availability, 'timeZone' | 'weekly' | 'overrides'>): void {
-  assertZone(a.timeZone);
+/**
+ * Validates a host's availability as written by a person; throws a DomainError
+ * (400) with a precise code. Returns the zone in its IANA spelling (to store).
+ */
+export function validateAvailability(a: Pick<Availability, 'timeZone' | 'weekly' | 'overrides'>): string {
+  const zone = canonicalZoneOf(a.timeZone);
   for (const r of a.weekly) {
     if (!Number.isInteger(r.weekday) || r.weekday < 1 || r.weekday > 7) throw invalid('invalid_weekday', `weekday must be 1 (Monday) … 7 (Sunday), got ${r.weekday}`);
   }
@@ -99,11 +105,12 @@ export function validateAvailability(a: Pick<Availability, 'timeZone' | 'weekly'
   }
   const seen = new Set<string>();
   for (const o of a.overrides) {
-    if (!DATE.test(o.date) || !DateTime.fromISO(o.date, { zone: 'UTC' }).isValid) throw invalid('invalid_date', `"${o.date}" is not a date (yyyy-MM-dd)`);
+    parseIsoDate(o.date, 'overrides.date');
     if (seen.has(o.date)) throw invalid('duplicate_override', `${o.date} has two overrides`);
     seen.add(o.date);
     checkIntervals(o.intervals, o.date);
   }
+  return zone;
 }
 
 /**
@@ -288,7 +295,11 @@ export function renderIntervalWithLuxon(i: Interval, viewerZone: string): Render
       timeZone: viewerZone,
       startsAt: s.toISO({ suppressMilliseconds: true })!,
       endsAt: e.toISO({ suppressMilliseconds: true })!,
-      label: `${s.toFormat('ccc d LLL yyyy, HH:mm')}–${e.toFormat('HH:mm')} (${s.toFormat('ZZZZ')})`,
+      // A slot across a DST change shows each end with its own offset: "02:15 (GMT+2)–02:00 (GMT+1)".
+      label:
+        s.offset === e.offset
+          ? `${s.toFormat('ccc d LLL yyyy, HH:mm')}–${e.toFormat('HH:mm')} (${s.toFormat('ZZZZ')})`
+          : `${s.toFormat('ccc d LLL yyyy, HH:mm')} (${s.toFormat('ZZZZ')})–${e.toFormat('HH:mm')} (${e.toFormat('ZZZZ')})`,
     },
   };
 }
@@ -411,7 +422,8 @@ export function renderInterval(i: Interval, viewerZone: string): RenderedSlot {
   const zs = zoneHour(viewerZone, i.start);
   const ze = zoneHour(viewerZone, i.end);
   const name = zs && ze ? zoneName(viewerZone, zs) : null;
-  if (!zs || !ze || name === null) return renderIntervalWithLuxon(i, viewerZone);
+  // Both ends in one offset (the usual case); a slot across a change is rendered by luxon.
+  if (!zs || !ze || name === null || zs.offset !== ze.offset) return renderIntervalWithLuxon(i, viewerZone);
   const s = new Date(i.start + zs.offset * MINUTE);
   const e = new Date(i.end + ze.offset * MINUTE);
   const sYear = s.getUTCFullYear();

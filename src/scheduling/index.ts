@@ -1,5 +1,11 @@
+/**
+ * Scheduling. Public face: the plugin ('scheduling', decorates `app.scheduling`:
+ * the SchedulingService), the pure availability computation, and reads of a
+ * session's detail for other capabilities (mail).
+ */
 export { schedulingPlugin, REMINDER_QUEUE } from './plugin.ts';
 export type { SchedulingConfig } from './config.ts';
+export { SchedulingService } from './service.ts';
 export {
   availabilityWindows,
   computeSlots,
@@ -16,5 +22,6 @@ export {
   type DateOverride,
 } from './availability.ts';
 export { reminderJobId, type ReminderJob } from './notifications.ts';
-export { eventUid } from './calendar.ts';
+export { eventIdentity, eventUid, icsText, summaryOf, PRODUCT_ID } from './calendar.ts';
+export { sessionDetail, participantsOf, type SessionDetail, type ParticipantDetail } from './sessions.ts';
 export { seedSchedulingDemo } from './demo.ts';

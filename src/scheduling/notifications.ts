@@ -30,15 +30,25 @@ export class Notifier {
     this.#clock = clock;
   }
 
-  /** Writes and pushes one notification; with a dedupe key, a second call with the same key does nothing. */
-  async notify(userId: string, kind: string, sessionId: string | null, payload: Record<string, unknown>, dedupeKey?: string): Promise<Notification | undefined> {
-    const row = await this.#db.one<Notification>(
+  /**
+   * Writes one notification (in `q`'s transaction if given) and pushes it once
+   * that commits; with a dedupe key, a second call with the same key does nothing.
+   */
+  async notify(
+    userId: string,
+    kind: string,
+    sessionId: string | null,
+    payload: Record<string, unknown>,
+    dedupeKey?: string,
+    q: Queryable = this.#db,
+  ): Promise<Notification | undefined> {
+    const row = await q.one<Notification>(
       `INSERT INTO notifications (user_id, kind, session_id, payload, dedupe_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (dedupe_key) DO NOTHING
        RETURNING id, user_id AS "userId", kind, session_id AS "sessionId", payload, created_at AS "createdAt", read_at AS "readAt"`,
       [userId, kind, sessionId, JSON.stringify(payload), dedupeKey ?? null, this.#clock.now()],
     );
-    if (row) this.#push(userId, row);
+    if (row) q.afterCommit(() => this.#push(userId, row));
     return row;
   }
 }

@@ -1,11 +1,11 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ROLES } from '../auth/index.ts';
+import { ROLES, viewerOf } from '../auth/index.ts';
 import { notFound } from '../shared/errors.ts';
 import { IsoDateTime, Uuid } from '../shared/schemas.ts';
-import { etagOf, feedEtag, feedState, feedToken, matchesEtag, renderCalendar, rotateFeedToken } from './calendar.ts';
+import { etagOf, feedEtag, feedState, feedToken, feedWindow, matchesEtag, renderCalendar, rotateFeedToken } from './calendar.ts';
 import { listNotifications, markRead } from './notifications.ts';
-import type { SchedulingService, Viewer } from './service.ts';
+import type { SchedulingService } from './service.ts';
 import { sessionDetail, sessionsForUser, type SessionChange } from './sessions.ts';
 
 const HM = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$', description: 'HH:mm wall-clock time; 24:00 ends at midnight' });
@@ -37,7 +37,9 @@ const SlotsSchema = Type.Object({
       hosts: Type.Array(Type.Object({ userId: Uuid, timeZone: Type.String(), startsAt: Type.String(), endsAt: Type.String() })),
     }),
   ),
+  next: Type.Union([IsoDateTime, Type.Null()], { description: 'More slots follow: ask again with `after` set to this' }),
 });
+const After = Type.Optional(Type.String({ maxLength: 40, description: 'Cursor: only slots starting after this instant (the `next` of the previous answer)' }));
 const ParticipantSchema = Type.Object({ userId: Uuid, name: Type.String(), role: Type.String(), timeZone: Type.String() });
 const SessionSchema = Type.Object({
   id: Uuid,
@@ -62,6 +64,21 @@ const SessionSchema = Type.Object({
   cancellation: Type.Union([Type.Object({ at: IsoDateTime, by: Type.Union([Uuid, Type.Null()]), late: Type.Boolean(), reason: Type.String() }), Type.Null()]),
   late: Type.Optional(Type.Boolean()),
 });
+const PersonSchema = Type.Object({ userId: Uuid, name: Type.String(), timeZone: Type.String() });
+const DefenceItemSchema = Type.Object({
+  id: Uuid,
+  startsAt: IsoDateTime,
+  endsAt: IsoDateTime,
+  durationMinutes: Type.Integer(),
+  local: LocalSchema,
+  pathTitle: Type.String(),
+  candidate: PersonSchema,
+  jury: Type.Array(PersonSchema),
+  roomOpensAt: IsoDateTime,
+  roomClosesAt: IsoDateTime,
+  roomOpen: Type.Boolean({ description: 'The room takes participants now' }),
+  joinUrl: Type.String(),
+});
 const ChangeSchema = Type.Object({
   id: Type.Integer(),
   change: Type.String(),
@@ -82,7 +99,6 @@ const SessionParams = Type.Object({ sessionId: Type.String({ maxLength: 64 }) })
 const TimeZoneQuery = Type.Optional(Type.String({ maxLength: 64, description: "Viewer's IANA zone for the local rendering (default: the caller's)" }));
 const HOSTS = ['mentor', 'jury', 'coordinator'] as const;
 
-const viewerOf = (request: { user: { sub: string; role: Viewer['role'] } }): Viewer => ({ userId: request.user.sub, role: request.user.role });
 
 const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
 const changeJson = (c: SessionChange) => ({
@@ -130,6 +146,35 @@ export const schedulingRoutes: FastifyPluginAsyncTypebox<{ service: SchedulingSe
     async (request) => service.putAvailability(viewerOf(request), request.params.hostId, request.body),
   );
 
+  app.post(
+    '/hosts/:hostId/availability/preview',
+    {
+      config: { access: HOSTS, expensive: true },
+      schema: {
+        tags: ['scheduling'],
+        summary: 'The slots an availability would produce over the next days, without saving it',
+        description:
+          "The same body as PUT /hosts/:hostId/availability (plus `after`, the cursor of a long answer): the draft's rules, overrides, buffer, notice and horizon with the host's time off and sessions as they are. Times in the draft's zone unless `timeZone`.",
+        params: HostParams,
+        querystring: Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: 62, description: 'How many days from now (default 14; at most SLOT_SEARCH_MAX_DAYS)' })), timeZone: TimeZoneQuery }),
+        body: Type.Object(
+          {
+            timeZone: Type.String({ maxLength: 64 }),
+            bufferMinutes: Type.Optional(Type.Integer({ minimum: 0, maximum: 240 })),
+            minimumNoticeMinutes: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 20160 }), Type.Null()])),
+            horizonDays: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 366 }), Type.Null()])),
+            weekly: Type.Array(WeeklyRuleSchema, { maxItems: 100 }),
+            overrides: Type.Optional(Type.Array(OverrideSchema, { maxItems: 400 })),
+            after: After,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: SlotsSchema },
+      },
+    },
+    async (request) => service.previewAvailability(viewerOf(request), request.params.hostId, request.body, request.query),
+  );
+
   app.get(
     '/hosts/:hostId/time-off',
     { config: { access: HOSTS }, schema: { tags: ['scheduling'], summary: 'Upcoming time off of a host', params: HostParams, response: { 200: Type.Array(TimeOffSchema) } } },
@@ -160,17 +205,35 @@ export const schedulingRoutes: FastifyPluginAsyncTypebox<{ service: SchedulingSe
     },
   );
 
+  // The booking policy, so a screen can say what a cancellation will count as before it applies.
+  app.get(
+    '/scheduling/policy',
+    {
+      config: { access: ROLES },
+      schema: {
+        tags: ['scheduling'],
+        summary: 'The booking policy: session length and the notice under which a cancellation or move counts as late',
+        response: { 200: Type.Object({ mentoringMinutes: Type.Integer(), lateCancelNoticeHours: Type.Integer(), defenceDefaultMinutes: Type.Integer() }) },
+      },
+    },
+    async () => ({
+      mentoringMinutes: app.config.scheduling.mentoringMinutes,
+      lateCancelNoticeHours: app.config.scheduling.lateCancelNoticeHours,
+      defenceDefaultMinutes: app.config.scheduling.defenceDefaultMinutes,
+    }),
+  );
+
   // ------------------------------------------------------------ slots
   app.get(
     '/hosts/:hostId/slots',
     {
-      config: { access: ['student', 'mentor', 'coordinator'] },
+      config: { access: ['student', 'mentor', 'coordinator'], expensive: true },
       schema: {
         tags: ['scheduling'],
         summary: 'Free mentoring slots of a mentor in [from, to)',
         description: "Times in UTC plus the viewer's local rendering. A student sees only their own mentor (premium_plus).",
         params: HostParams,
-        querystring: Type.Object({ from: Type.String(), to: Type.String(), timeZone: TimeZoneQuery }),
+        querystring: Type.Object({ from: Type.String(), to: Type.String(), after: After, timeZone: TimeZoneQuery }),
         response: { 200: SlotsSchema },
       },
     },
@@ -180,7 +243,7 @@ export const schedulingRoutes: FastifyPluginAsyncTypebox<{ service: SchedulingSe
   app.get(
     '/defences/slots',
     {
-      config: { access: ['coordinator'] },
+      config: { access: ['coordinator'], expensive: true },
       schema: {
         tags: ['scheduling'],
         summary: 'Slots where every jury member and the candidate are free',
@@ -189,6 +252,7 @@ export const schedulingRoutes: FastifyPluginAsyncTypebox<{ service: SchedulingSe
           juryIds: Type.Array(Uuid, { minItems: 2, maxItems: 3 }),
           from: Type.String(),
           to: Type.String(),
+          after: After,
           durationMinutes: Type.Optional(Type.Integer()),
           timeZone: TimeZoneQuery,
         }),
@@ -245,6 +309,20 @@ export const schedulingRoutes: FastifyPluginAsyncTypebox<{ service: SchedulingSe
   );
 
   app.get(
+    '/defences',
+    {
+      config: { access: ['jury', 'coordinator'] },
+      schema: {
+        tags: ['sessions'],
+        summary: "Upcoming defences: a jury member's own panels (a coordinator: all), with the candidate, the path, the panel and when the room opens",
+        querystring: Type.Object({ timeZone: TimeZoneQuery }),
+        response: { 200: Type.Object({ timeZone: Type.String(), defences: Type.Array(DefenceItemSchema) }) },
+      },
+    },
+    async (request) => service.upcomingDefences(viewerOf(request), request.query, app.config.rooms),
+  );
+
+  app.get(
     '/sessions/:sessionId',
     {
       config: { access: ROLES },
@@ -291,16 +369,18 @@ export const schedulingRoutes: FastifyPluginAsyncTypebox<{ service: SchedulingSe
 
   app.get(
     '/sessions/:sessionId/calendar.ics',
-    { config: { access: ROLES }, schema: { tags: ['calendar'], summary: 'One session as an iCalendar file', params: SessionParams } },
+    {
+      config: { access: ROLES },
+      schema: { tags: ['calendar'], summary: 'One session as an iCalendar file', description: 'Supports ETag / If-None-Match (304).', params: SessionParams },
+    },
     async (request, reply) => {
       const view = await service.view(viewerOf(request), request.params.sessionId);
       const detail = (await sessionDetail(db, view.id))!;
       const body = renderCalendar('Mentor Live session', [detail], (id) => service.joinUrl(id));
-      return reply
-        .header('content-type', 'text/calendar; charset=utf-8')
-        .header('content-disposition', `attachment; filename="session-${view.id}.ics"`)
-        .header('etag', etagOf(body))
-        .send(body);
+      const etag = etagOf(body);
+      reply.header('etag', etag).header('cache-control', 'private, no-cache');
+      if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
+      return reply.header('content-type', 'text/calendar; charset=utf-8').header('content-disposition', `attachment; filename="session-${view.id}.ics"`).send(body);
     },
   );
 
@@ -309,13 +389,13 @@ export const schedulingRoutes: FastifyPluginAsyncTypebox<{ service: SchedulingSe
   app.get(
     '/calendar/feed',
     { config: { access: ROLES }, schema: { tags: ['calendar'], summary: "The caller's secret feed URL", response: { 200: Type.Object({ url: Type.String() }) } } },
-    async (request) => ({ url: feedUrl(await feedToken(db, request.user.sub)) }),
+    async (request) => ({ url: feedUrl(await feedToken(db, app.config.jwtSecret, request.user.sub)) }),
   );
 
   app.post(
     '/calendar/feed/rotate',
     { config: { access: ROLES }, schema: { tags: ['calendar'], summary: 'A new secret feed URL; the old one stops working', response: { 200: Type.Object({ url: Type.String() }) } } },
-    async (request) => ({ url: feedUrl(await rotateFeedToken(db, request.user.sub)) }),
+    async (request) => ({ url: feedUrl(await rotateFeedToken(db, app.config.jwtSecret, request.user.sub)) }),
   );
 
   app.get(
@@ -324,25 +404,24 @@ export const schedulingRoutes: FastifyPluginAsyncTypebox<{ service: SchedulingSe
       config: { access: 'public' },
       schema: {
         tags: ['calendar'],
-        summary: 'iCalendar feed (secret URL): sessions from 30 days back to the booking horizon',
+        summary: 'iCalendar feed (secret URL): every session from 30 days back on, however far ahead',
         description: 'Supports ETag / If-None-Match (304).',
         params: Type.Object({ file: Type.String({ maxLength: 80 }) }),
       },
     },
     async (request, reply) => {
       const m = /^(.+)\.ics$/.exec(request.params.file);
-      const now = app.clock.now().getTime();
-      const horizonDays = app.config.scheduling.bookingHorizonDays;
-      const window = { from: new Date(now - 30 * 86_400_000), to: new Date(now + horizonDays * 86_400_000) };
+      const now = app.clock.now();
+      const window = feedWindow(now);
       // The ETag comes from the data (one query), so a 304 renders nothing. It is read
       // BEFORE the rows: a change in between yields a newer body under an older ETag
       // (the next request gets a 200 again), never an older body under a newer ETag.
       const state = m ? await feedState(db, m[1]!, window) : undefined;
       if (!state) throw notFound('feed_not_found', 'No such calendar feed');
-      const etag = feedEtag({ token: m![1]!, state, day: new Date(now).toISOString().slice(0, 10), horizonDays, joinUrlOf: service.joinUrl('') });
+      const etag = feedEtag({ token: m![1]!, state, day: now.toISOString().slice(0, 10), joinUrlOf: service.joinUrl('') });
       reply.header('etag', etag).header('cache-control', 'private, no-cache');
       if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
-      const sessions = await sessionsForUser(db, state.userId, window.from, window.to, true);
+      const sessions = await sessionsForUser(db, state.userId, window.from, null, true);
       const body = renderCalendar(`Mentor Live: ${state.name}`, sessions, (id) => service.joinUrl(id));
       return reply.header('content-type', 'text/calendar; charset=utf-8').send(body);
     },

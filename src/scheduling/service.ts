@@ -1,13 +1,14 @@
 import type { Db, Queryable } from '../db/index.ts';
 import { SqlState, sqlStateOf } from '../db/index.ts';
-import type { Role } from '../auth/index.ts';
-import type { DomainEvents } from '../events/index.ts';
-import { assertPremiumPlus, currentEnrollment } from '../school/index.ts';
+import type { DomainEventMap } from '../events/index.ts';
+import type { Outbox } from '../outbox/index.ts';
+import { assertPremiumPlus, currentEnrollment, projectStateOf } from '../school/index.ts';
 import { assertDefenceEligible } from '../progression/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { conflict, forbidden, invalid, notFound, unprocessable } from '../shared/errors.ts';
+import { parseIsoInstant } from '../shared/time.ts';
 import {
-  assertZone,
+  canonicalZoneOf,
   availabilityWindows,
   computeSlots,
   intersectAll,
@@ -23,16 +24,13 @@ import {
 import type { SchedulingConfig } from './config.ts';
 import type { Notifier, Reminders } from './notifications.ts';
 import { DETAIL_SELECT, changesOf, participantsOf, recordChange, sessionDetail, sessionsForUser, type ParticipantDetail, type SessionChange, type SessionDetail } from './sessions.ts';
-import { busyOf, loadAvailability, loadSettings, saveAvailability, userBrief, type UserBrief } from './store.ts';
+import { busyOf, loadAvailability, saveAvailability, userBrief, type HostSettings, type UserBrief } from './store.ts';
 
-export interface Viewer {
-  userId: string;
-  role: Role;
-}
+import type { Viewer } from '../auth/index.ts';
+export type { Viewer };
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
-const MAX_SEARCH_DAYS = 62;
 
 export interface AvailabilityView {
   hostId: string;
@@ -58,6 +56,8 @@ export interface SlotSearchResult {
   durationMinutes: number;
   viewerTimeZone: string;
   slots: Array<RenderedSlot & { hosts: Array<{ userId: string; timeZone: string; startsAt: string; endsAt: string }> }>;
+  /** Start of the last slot when more follow: ask again with `after` = this (null when complete). */
+  next: string | null;
 }
 
 export interface SessionView {
@@ -83,8 +83,42 @@ export interface SessionView {
   cancellation: { at: string; by: string | null; late: boolean; reason: string } | null;
 }
 
+/** A defence as a jury member's (or a coordinator's) list shows it. */
+export interface DefenceListItem {
+  id: string;
+  startsAt: string;
+  endsAt: string;
+  durationMinutes: number;
+  local: RenderedSlot['local'];
+  pathTitle: string;
+  candidate: { userId: string; name: string; timeZone: string };
+  jury: Array<{ userId: string; name: string; timeZone: string }>;
+  roomOpensAt: string;
+  roomClosesAt: string;
+  roomOpen: boolean;
+  joinUrl: string;
+}
+
+/** Unsaved availability of one host, for the preview. */
+interface AvailabilityDraft {
+  hostId: string;
+  timeZone: string;
+  weekly: WeeklyRule[];
+  overrides: DateOverride[];
+  settings: HostSettings;
+}
+
 export interface ServiceLogger {
   error(obj: object, msg: string): void;
+}
+
+/** Where a panel of hosts (one mentor, or a jury) is available together, and their strictest rules. */
+interface Panel {
+  windows: Interval[];
+  earliestStart: number;
+  latestStart: number;
+  bufferMinutes: number;
+  zones: string[];
 }
 
 interface Party {
@@ -114,17 +148,17 @@ export class SchedulingService {
   readonly #db: Db;
   readonly #config: SchedulingConfig;
   readonly #clock: Clock;
-  readonly #events: DomainEvents;
+  readonly #outbox: Outbox;
   readonly #reminders: Reminders;
   readonly #notifier: Notifier;
   readonly #publicUrl: string;
   readonly #log: ServiceLogger;
 
-  constructor(deps: { db: Db; config: SchedulingConfig; clock: Clock; events: DomainEvents; reminders: Reminders; notifier: Notifier; publicUrl: string; log: ServiceLogger }) {
+  constructor(deps: { db: Db; config: SchedulingConfig; clock: Clock; outbox: Outbox; reminders: Reminders; notifier: Notifier; publicUrl: string; log: ServiceLogger }) {
     this.#db = deps.db;
     this.#config = deps.config;
     this.#clock = deps.clock;
-    this.#events = deps.events;
+    this.#outbox = deps.outbox;
     this.#reminders = deps.reminders;
     this.#notifier = deps.notifier;
     this.#publicUrl = deps.publicUrl;
@@ -150,7 +184,9 @@ export class SchedulingService {
 
   async getAvailability(viewer: Viewer, hostId: string): Promise<AvailabilityView> {
     const host = await this.#host(hostId, ['mentor', 'jury']);
+    // Hosts read their own rules, students their mentor's, coordinators everyone's (issue 13).
     if (viewer.role === 'student') await this.#assertStudentsMentor(viewer, hostId);
+    else if (viewer.role !== 'coordinator' && viewer.userId !== hostId) throw forbidden('not_your_availability', "A host reads only their own availability");
     const now = this.#clock.now();
     const { availability, settings } = await loadAvailability(this.#db, hostId, host.timeZone, now, now);
     return {
@@ -168,13 +204,16 @@ export class SchedulingService {
     await this.#host(hostId, ['mentor', 'jury']);
     this.#assertManagesHost(viewer, hostId);
     const overrides = input.overrides ?? [];
-    validateAvailability({ timeZone: input.timeZone, weekly: input.weekly, overrides });
-    await this.#db.tx((q) =>
-      saveAvailability(
+    const timeZone = validateAvailability({ timeZone: input.timeZone, weekly: input.weekly, overrides });
+    // Under the host's booking lock: a booking in flight either commits before the
+    // change or is checked against the new availability, never against a stale one.
+    await this.#db.tx(async (q) => {
+      await lockPeople(q, [hostId]);
+      await saveAvailability(
         q,
         hostId,
         {
-          timeZone: input.timeZone,
+          timeZone,
           bufferMinutes: input.bufferMinutes ?? this.#config.defaultBufferMinutes,
           minimumNoticeMinutes: input.minimumNoticeMinutes ?? null,
           horizonDays: input.horizonDays ?? null,
@@ -182,21 +221,20 @@ export class SchedulingService {
           overrides,
         },
         parseWallTime,
-      ),
-    );
+      );
+    });
     return this.getAvailability(viewer, hostId);
   }
 
   async addTimeOff(viewer: Viewer, hostId: string, input: { startsAt: string; endsAt: string; reason?: string }) {
     await this.#host(hostId, ['mentor', 'jury']);
     this.#assertManagesHost(viewer, hostId);
-    const { from, to } = parseRange(input.startsAt, input.endsAt, 366);
-    const row = await this.#db.one<{ id: string }>('INSERT INTO time_off (user_id, starts_at, ends_at, reason) VALUES ($1, $2, $3, $4) RETURNING id', [
-      hostId,
-      from,
-      to,
-      input.reason ?? '',
-    ]);
+    const { from, to } = parseRange(input.startsAt, input.endsAt, 366, ['startsAt', 'endsAt']);
+    // Under the host's booking lock, like an availability change (see putAvailability).
+    const row = await this.#db.tx(async (q) => {
+      await lockPeople(q, [hostId]);
+      return q.one<{ id: string }>('INSERT INTO time_off (user_id, starts_at, ends_at, reason) VALUES ($1, $2, $3, $4) RETURNING id', [hostId, from, to, input.reason ?? '']);
+    });
     return { id: row!.id, startsAt: from.toISOString(), endsAt: to.toISOString(), reason: input.reason ?? '' };
   }
 
@@ -219,7 +257,7 @@ export class SchedulingService {
   // ---------------------------------------------------------------- slots
 
   /** Windows where every host is available, with the strictest notice, horizon and buffer among them. */
-  async #panelWindows(q: Queryable, hosts: UserBrief[], from: Date, to: Date) {
+  async #panelWindows(q: Queryable, hosts: UserBrief[], from: Date, to: Date, draft?: AvailabilityDraft): Promise<Panel> {
     const now = this.#clock.now().getTime();
     const lists: Interval[][] = [];
     let notice = 0;
@@ -227,7 +265,11 @@ export class SchedulingService {
     let buffer = 0;
     const zones: string[] = [];
     for (const host of hosts) {
-      const { availability, settings } = await loadAvailability(q, host.id, host.timeZone, new Date(from.getTime() - DAY), new Date(to.getTime() + DAY));
+      const loaded = await loadAvailability(q, host.id, host.timeZone, new Date(from.getTime() - DAY), new Date(to.getTime() + DAY));
+      // A draft (the availability preview) stands for the host's saved rules and settings; their time off stays.
+      const mine = draft?.hostId === host.id ? draft : undefined;
+      const availability = mine ? { ...loaded.availability, timeZone: mine.timeZone, weekly: mine.weekly, overrides: mine.overrides } : loaded.availability;
+      const settings = mine ? mine.settings : loaded.settings;
       lists.push(availabilityWindows(availability, from.getTime(), to.getTime()));
       notice = Math.max(notice, settings?.minimumNoticeMinutes ?? this.#config.minimumNoticeMinutes);
       horizonDays = Math.min(horizonDays, settings?.horizonDays ?? this.#config.bookingHorizonDays);
@@ -244,10 +286,7 @@ export class SchedulingService {
   }
 
   async #viewerZone(viewer: Viewer, override: string | undefined): Promise<string> {
-    if (override !== undefined) {
-      assertZone(override);
-      return override;
-    }
+    if (override !== undefined) return canonicalZoneOf(override);
     return (await userBrief(this.#db, viewer.userId))?.timeZone ?? 'UTC';
   }
 
@@ -258,9 +297,22 @@ export class SchedulingService {
     return enrollment;
   }
 
-  async #search(hosts: UserBrief[], others: string[], range: { from: Date; to: Date }, durationMinutes: number, viewerZone: string): Promise<SlotSearchResult> {
+  /** The range (at most SLOT_SEARCH_MAX_DAYS) and the optional cursor of a slot search. */
+  #searchRange(q: { from: string; to: string; after?: string | undefined }): { from: Date; to: Date; after: number | null } {
+    const range = parseRange(q.from, q.to, this.#config.slotSearchMaxDays, ['from', 'to']);
+    return { ...range, after: q.after === undefined ? null : parseIsoInstant(q.after, 'after') };
+  }
+
+  async #search(
+    hosts: UserBrief[],
+    others: string[],
+    range: { from: Date; to: Date; after: number | null },
+    durationMinutes: number,
+    viewerZone: string,
+    draft?: AvailabilityDraft,
+  ): Promise<SlotSearchResult> {
     const span = gridSpan(range.from.getTime(), range.to.getTime());
-    const panel = await this.#panelWindows(this.#db, hosts, span.from, span.to);
+    const panel = await this.#panelWindows(this.#db, hosts, span.from, span.to, draft);
     const pad = (panel.bufferMinutes + durationMinutes) * MINUTE;
     const around = { from: new Date(range.from.getTime() - pad), to: new Date(range.to.getTime() + pad) };
     const hostIds = hosts.map((h) => h.id);
@@ -272,12 +324,17 @@ export class SchedulingService {
       bufferMinutes: panel.bufferMinutes,
       earliestStart: panel.earliestStart,
       latestStart: panel.latestStart,
-    }).filter((s) => s.start >= range.from.getTime() && s.end <= range.to.getTime());
+    }).filter((s) => s.start >= range.from.getTime() && s.end <= range.to.getTime() && (range.after === null || s.start > range.after));
+    // One answer renders at most SLOT_SEARCH_MAX_SLOTS (rendering is most of the
+    // cost and the size); the client continues from `next`.
+    const max = this.#config.slotSearchMaxSlots;
+    const page = slots.length > max ? slots.slice(0, max) : slots;
     return {
       hostIds,
       durationMinutes,
       viewerTimeZone: viewerZone,
-      slots: slots.map((s) => ({
+      next: slots.length > max ? new Date(page[page.length - 1]!.start).toISOString() : null,
+      slots: page.map((s) => ({
         ...renderInterval(s, viewerZone),
         hosts: hosts.map((h, i) => {
           const local = renderInterval(s, panel.zones[i]!).local;
@@ -287,9 +344,35 @@ export class SchedulingService {
     };
   }
 
+  /**
+   * The slots an availability would produce, not saved: the host's draft rules,
+   * overrides, buffer, notice and horizon, with their time off and sessions as
+   * they are, over the next `days` (a mentoring session's length for a mentor,
+   * a defence's for a jury member), in the draft's zone unless `timeZone`.
+   * What #/availability shows live while the rules are edited.
+   */
+  async previewAvailability(viewer: Viewer, hostId: string, input: AvailabilityInput & { after?: string }, q: { days?: number; timeZone?: string }): Promise<SlotSearchResult> {
+    const host = await this.#host(hostId, ['mentor', 'jury']);
+    this.#assertManagesHost(viewer, hostId);
+    const overrides = input.overrides ?? [];
+    const timeZone = validateAvailability({ timeZone: input.timeZone, weekly: input.weekly, overrides });
+    const now = this.#clock.now();
+    const days = Math.min(q.days ?? 14, this.#config.slotSearchMaxDays);
+    const range = { from: now, to: new Date(now.getTime() + days * DAY), after: input.after === undefined ? null : parseIsoInstant(input.after, 'after') };
+    const draft: AvailabilityDraft = {
+      hostId,
+      timeZone,
+      weekly: input.weekly,
+      overrides,
+      settings: { timeZone, bufferMinutes: input.bufferMinutes ?? this.#config.defaultBufferMinutes, minimumNoticeMinutes: input.minimumNoticeMinutes ?? null, horizonDays: input.horizonDays ?? null },
+    };
+    const duration = host.role === 'jury' ? this.#defenceDuration(undefined) : this.#config.mentoringMinutes;
+    return this.#search([host], [], range, duration, q.timeZone === undefined ? timeZone : canonicalZoneOf(q.timeZone), draft);
+  }
+
   /** Free mentoring slots of a mentor: the mentor, a coordinator, or the mentor's own premium_plus student. */
-  async mentoringSlots(viewer: Viewer, mentorId: string, q: { from: string; to: string; timeZone?: string }): Promise<SlotSearchResult> {
-    const range = parseRange(q.from, q.to, MAX_SEARCH_DAYS);
+  async mentoringSlots(viewer: Viewer, mentorId: string, q: { from: string; to: string; after?: string; timeZone?: string }): Promise<SlotSearchResult> {
+    const range = this.#searchRange(q);
     const mentor = await this.#host(mentorId, ['mentor']);
     const others: string[] = [];
     if (viewer.role === 'student') {
@@ -324,8 +407,11 @@ export class SchedulingService {
   }
 
   /** Slots where every jury member is available and free, and the candidate is free (coordinators). */
-  async defenceSlots(viewer: Viewer, q: { studentId: string; juryIds: string[]; from: string; to: string; durationMinutes?: number; timeZone?: string }): Promise<SlotSearchResult> {
-    const range = parseRange(q.from, q.to, MAX_SEARCH_DAYS);
+  async defenceSlots(
+    viewer: Viewer,
+    q: { studentId: string; juryIds: string[]; from: string; to: string; after?: string; durationMinutes?: number; timeZone?: string },
+  ): Promise<SlotSearchResult> {
+    const range = this.#searchRange(q);
     const duration = this.#defenceDuration(q.durationMinutes);
     const panel = await this.#juryPanel(q.juryIds);
     await this.#defenceCandidate(q.studentId);
@@ -344,9 +430,8 @@ export class SchedulingService {
 
   // ---------------------------------------------------------------- booking
 
-  async #assertOffered(hosts: UserBrief[], start: number, durationMinutes: number): Promise<void> {
-    const { from, to } = gridSpan(start, start + durationMinutes * MINUTE);
-    const panel = await this.#panelWindows(this.#db, hosts, from, to);
+  /** Throws 422 slot_not_offered unless [start, start + duration) is a slot the hosts offer now (availability, notice, horizon). */
+  #assertOffered(panel: Panel, start: number, durationMinutes: number): void {
     const offered = isSlotOffered(panel.windows, start, {
       durationMinutes,
       stepMinutes: this.#config.slotStepMinutes,
@@ -364,24 +449,37 @@ export class SchedulingService {
   }
 
   /**
-   * Holds the participants for [start, end) in one transaction. Per-person
-   * advisory locks serialise bookings of the same people so the buffer check
-   * (which the constraint cannot express) is exact; a direct overlap is left
-   * to the exclusion constraint, whose 23P01 becomes a 409 slot_taken.
+   * Holds the participants for [start, start + duration) in one transaction,
+   * with every rule of a booking checked inside it, after the per-person
+   * advisory locks of every participant are taken:
+   * - `check` (e.g. one upcoming defence per student),
+   * - the slot is offered (availability, time off, notice, horizon: availability
+   *   and time off are changed under the host's lock too),
+   * - the buffer around the hosts' other sessions (which a constraint cannot express),
+   * then `write`. Every booking, reschedule and availability change of the same
+   * people is serialised by those locks, so no rule is checked against a state
+   * that another request changes before this one commits. A direct overlap is
+   * refused by the exclusion constraint as well (23P01 → 409 slot_taken).
    */
-  async #hold<T>(parties: Party[], hostIds: string[], start: number, end: number, bufferMinutes: number, exceptSessionId: string | undefined, write: (q: Queryable) => Promise<T>): Promise<T> {
+  async #hold<T>(
+    h: { parties: Party[]; hosts: UserBrief[]; start: number; durationMinutes: number; exceptSessionId?: string; check?: (q: Queryable) => Promise<void> },
+    write: (q: Queryable, end: number) => Promise<T>,
+  ): Promise<T> {
+    const end = h.start + h.durationMinutes * MINUTE;
     try {
       return await this.#db.tx(async (q) => {
-        for (const id of [...new Set(parties.map((p) => p.userId))].sort()) {
-          await q.execute(`SELECT pg_advisory_xact_lock(hashtextextended('scheduling:' || $1::text, 0))`, [id]);
-        }
-        const buffer = bufferMinutes * MINUTE;
+        await lockPeople(q, h.parties.map((p) => p.userId));
+        await h.check?.(q);
+        const span = gridSpan(h.start, end);
+        const panel = await this.#panelWindows(q, h.hosts, span.from, span.to);
+        this.#assertOffered(panel, h.start, h.durationMinutes);
+        const buffer = panel.bufferMinutes * MINUTE;
         if (buffer > 0) {
-          const near = await busyOf(q, hostIds, new Date(start - buffer), new Date(end + buffer), exceptSessionId);
-          const onlyBuffer = near.filter((b) => !(b.start < end && b.end > start));
-          if (onlyBuffer.length > 0) throw conflict('buffer_conflict', `The host keeps ${bufferMinutes} minutes between sessions`);
+          const near = await busyOf(q, h.hosts.map((x) => x.id), new Date(h.start - buffer), new Date(end + buffer), h.exceptSessionId);
+          const onlyBuffer = near.filter((b) => !(b.start < end && b.end > h.start));
+          if (onlyBuffer.length > 0) throw conflict('buffer_conflict', `The host keeps ${panel.bufferMinutes} minutes between sessions`);
         }
-        return write(q);
+        return write(q, end);
       });
     } catch (err) {
       if (sqlStateOf(err) === SqlState.exclusionViolation) {
@@ -422,94 +520,103 @@ export class SchedulingService {
       sequence: 0,
       at: now,
     });
+    await this.#announce(q, 'session.booked', { sessionId: id }, s.viewer);
     return id;
   }
 
   /**
-   * After a committed change: reminders follow the session and the other
-   * participants are notified. The change itself is done; a failure here
-   * (Redis down) is logged, not turned into an error for a booking that exists.
+   * Inside the change's transaction: the durable event (outbox) and the other
+   * participants' notifications, keyed by the event's id, so both exist if and
+   * only if the change does; the notifications are pushed once it commits.
    */
-  async #afterChange(sessionId: string, kind: 'session_booked' | 'session_rescheduled' | 'session_cancelled', actor: Viewer, extra: Record<string, unknown> = {}): Promise<void> {
+  async #announce<K extends 'session.booked' | 'session.rescheduled' | 'session.cancelled'>(
+    q: Queryable,
+    event: K,
+    payload: DomainEventMap[K],
+    actor: Viewer,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
+    const { sessionId } = payload;
+    const eventId = await this.#outbox.append(q, event, payload);
+    const detail = (await sessionDetail(q, sessionId))!;
+    const kind = event === 'session.booked' ? 'session_booked' : event === 'session.rescheduled' ? 'session_rescheduled' : 'session_cancelled';
+    for (const p of await participantsOf(q, sessionId)) {
+      if (p.userId === actor.userId) continue;
+      const content = {
+        sessionId,
+        kind: detail.kind,
+        startsAt: detail.startsAt.toISOString(),
+        endsAt: detail.endsAt.toISOString(),
+        projectTitle: detail.projectTitle,
+        joinUrl: this.joinUrl(sessionId),
+        ...extra,
+      };
+      await this.#notifier.notify(p.userId, kind, sessionId, content, `${eventId}|${p.userId}`, q);
+    }
+  }
+
+  /**
+   * After a committed change: reminders follow the session. The change itself
+   * is done; a failure here (Redis down) is logged, not turned into an error
+   * for a booking that exists.
+   */
+  async #syncReminders(sessionId: string): Promise<void> {
     const detail = (await sessionDetail(this.#db, sessionId))!;
     try {
       await this.#reminders.sync({ id: sessionId, startsAt: detail.startsAt, status: detail.status });
     } catch (err) {
       this.#log.error({ err, sessionId }, 'reminders could not be updated');
     }
-    const participants = await participantsOf(this.#db, sessionId);
-    for (const p of participants) {
-      if (p.userId === actor.userId) continue;
-      try {
-        await this.#notifier.notify(p.userId, kind, sessionId, {
-          sessionId,
-          kind: detail.kind,
-          startsAt: detail.startsAt.toISOString(),
-          endsAt: detail.endsAt.toISOString(),
-          projectTitle: detail.projectTitle,
-          joinUrl: this.joinUrl(sessionId),
-          ...extra,
-        });
-      } catch (err) {
-        this.#log.error({ err, sessionId, userId: p.userId }, 'notification failed');
-      }
-    }
   }
 
-  /** A premium_plus student books a mentoring session with their mentor. */
+  /** A premium_plus student books a mentoring session with their mentor, about a project they may work on now. */
   async bookMentoring(viewer: Viewer, input: { startsAt: string; projectId: string }): Promise<SessionView> {
     if (viewer.role !== 'student') throw forbidden('role_not_allowed', 'Students book mentoring sessions');
     const enrollment = await currentEnrollment(this.#db, viewer.userId);
     assertPremiumPlus(enrollment);
-    if (!enrollment.mentorId) throw unprocessable('mentor_not_assigned', 'No mentor is assigned yet');
-    const project = await this.#db.one('SELECT 1 FROM projects WHERE id = $1 AND path_id = $2', [input.projectId, enrollment.pathId]);
-    if (!project) throw unprocessable('project_not_in_path', 'This project is not part of your path');
-    const start = parseInstant(input.startsAt, 'startsAt');
+    if (!enrollment.mentorId) throw notFound('mentor_not_assigned', 'No mentor is assigned yet');
+    const state = await projectStateOf(this.#db, enrollment.id, input.projectId);
+    if (!state) throw unprocessable('project_not_in_path', 'This project is not part of your path');
+    if (state === 'locked') throw unprocessable('project_locked', 'This project is not unlocked yet: a session is about the project you are working on');
+    if (state === 'validated') throw conflict('project_already_validated', 'This project is already validated');
+    const start = parseIsoInstant(input.startsAt, 'startsAt');
     const mentor = await this.#host(enrollment.mentorId, ['mentor']);
-    const duration = this.#config.mentoringMinutes;
-    await this.#assertOffered([mentor], start, duration);
-    const settings = await loadSettings(this.#db, mentor.id);
     const parties: Party[] = [
       { userId: viewer.userId, role: 'student' },
       { userId: mentor.id, role: 'mentor' },
     ];
-    const end = start + duration * MINUTE;
-    const id = await this.#hold(parties, [mentor.id], start, end, settings?.bufferMinutes ?? this.#config.defaultBufferMinutes, undefined, (q) =>
+    const id = await this.#hold({ parties, hosts: [mentor], start, durationMinutes: this.#config.mentoringMinutes }, (q, end) =>
       this.#insertSession(q, { kind: 'mentoring', enrollmentId: enrollment.id, projectId: input.projectId, hostId: mentor.id, start, end, createdBy: viewer.userId, parties, viewer }),
     );
-    await this.#afterChange(id, 'session_booked', viewer);
-    this.#events.emit('session.booked', { sessionId: id });
+    await this.#syncReminders(id);
     return this.view(viewer, id);
   }
 
-  /** A coordinator schedules a defence: every project validated, 2–3 jury members, all held at once. */
+  /**
+   * A coordinator schedules a defence: every project validated, 2–3 jury
+   * members, all held at once, and one upcoming defence per student, checked
+   * under the candidate's lock (every booking of the candidate takes it).
+   */
   async scheduleDefence(viewer: Viewer, input: { studentId: string; juryIds: string[]; startsAt: string; durationMinutes?: number }): Promise<SessionView> {
     if (viewer.role !== 'coordinator') throw forbidden('role_not_allowed', 'Coordinators schedule defences');
     const duration = this.#defenceDuration(input.durationMinutes);
     const panel = await this.#juryPanel(input.juryIds);
     const { enrollment } = await this.#defenceCandidate(input.studentId);
-    const start = parseInstant(input.startsAt, 'startsAt');
-    const existing = await this.#db.one(
-      `SELECT 1 FROM sessions WHERE enrollment_id = $1 AND kind = 'defence' AND status = 'scheduled' AND ends_at > $2`,
-      [enrollment.id, this.#clock.now()],
-    );
-    if (existing) throw conflict('defence_already_scheduled', 'This student already has an upcoming defence');
-    await this.#assertOffered(panel, start, duration);
-    const end = start + duration * MINUTE;
+    const start = parseIsoInstant(input.startsAt, 'startsAt');
     const parties: Party[] = [{ userId: input.studentId, role: 'student' }, ...panel.map((j) => ({ userId: j.id, role: 'jury' as const }))];
-    const buffer = await this.#maxBuffer(panel.map((p) => p.id));
-    const id = await this.#hold(parties, panel.map((p) => p.id), start, end, buffer, undefined, (q) =>
+    const check = async (q: Queryable) => {
+      const existing = await q.one(
+        `SELECT 1 FROM sessions s JOIN enrollments e ON e.id = s.enrollment_id
+          WHERE e.student_id = $1 AND s.kind = 'defence' AND s.status = 'scheduled' AND s.ends_at > $2 LIMIT 1`,
+        [input.studentId, this.#clock.now()],
+      );
+      if (existing) throw conflict('defence_already_scheduled', 'This student already has an upcoming defence');
+    };
+    const id = await this.#hold({ parties, hosts: panel, start, durationMinutes: duration, check }, (q, end) =>
       this.#insertSession(q, { kind: 'defence', enrollmentId: enrollment.id, projectId: null, hostId: panel[0]!.id, start, end, createdBy: viewer.userId, parties, viewer }),
     );
-    await this.#afterChange(id, 'session_booked', viewer);
-    this.#events.emit('session.booked', { sessionId: id });
+    await this.#syncReminders(id);
     return this.view(viewer, id);
-  }
-
-  async #maxBuffer(hostIds: string[]): Promise<number> {
-    let buffer = 0;
-    for (const id of hostIds) buffer = Math.max(buffer, (await loadSettings(this.#db, id))?.bufferMinutes ?? this.#config.defaultBufferMinutes);
-    return buffer;
   }
 
   /** The session, if the viewer may change it: a participant (not an observer) or a coordinator. */
@@ -532,7 +639,7 @@ export class SchedulingService {
 
   async reschedule(viewer: Viewer, sessionId: string, input: { startsAt: string; durationMinutes?: number; reason?: string }): Promise<SessionView> {
     const { detail, participants } = await this.#changeable(viewer, sessionId);
-    const start = parseInstant(input.startsAt, 'startsAt');
+    const start = parseIsoInstant(input.startsAt, 'startsAt');
     const oldDuration = (detail.endsAt.getTime() - detail.startsAt.getTime()) / MINUTE;
     let duration = oldDuration;
     if (input.durationMinutes !== undefined) {
@@ -543,11 +650,9 @@ export class SchedulingService {
     const hostIds = participants.filter((p) => p.role === 'mentor' || p.role === 'jury').map((p) => p.userId);
     const hosts: UserBrief[] = [];
     for (const id of hostIds) hosts.push((await userBrief(this.#db, id))!);
-    await this.#assertOffered(hosts, start, duration);
-    const end = start + duration * MINUTE;
     const late = this.#isLate(detail.startsAt);
     const parties = participants.filter((p): p is ParticipantDetail & Party => p.role !== 'observer');
-    await this.#hold(parties, hostIds, start, end, await this.#maxBuffer(hostIds), sessionId, async (q) => {
+    await this.#hold({ parties, hosts, start, durationMinutes: duration, exceptSessionId: sessionId }, async (q, end) => {
       const now = this.#clock.now();
       const row = await q.one<{ sequence: number }>(
         `UPDATE sessions SET starts_at = $2, ends_at = $3, sequence = sequence + 1, updated_at = $4
@@ -570,9 +675,9 @@ export class SchedulingService {
         sequence: row.sequence,
         at: now,
       });
+      await this.#announce(q, 'session.rescheduled', { sessionId }, viewer, { previousStartsAt: detail.startsAt.toISOString(), late });
     });
-    await this.#afterChange(sessionId, 'session_rescheduled', viewer, { previousStartsAt: detail.startsAt.toISOString(), late });
-    this.#events.emit('session.rescheduled', { sessionId });
+    await this.#syncReminders(sessionId);
     return this.view(viewer, sessionId);
   }
 
@@ -602,9 +707,9 @@ export class SchedulingService {
         sequence: row.sequence,
         at: now,
       });
+      await this.#announce(q, 'session.cancelled', { sessionId, late, cancelledBy: viewer.userId }, viewer, { late, reason: input.reason ?? '' });
     });
-    await this.#afterChange(sessionId, 'session_cancelled', viewer, { late, reason: input.reason ?? '' });
-    this.#events.emit('session.cancelled', { sessionId, late, cancelledBy: viewer.userId });
+    await this.#syncReminders(sessionId);
     return { ...(await this.view(viewer, sessionId)), late };
   }
 
@@ -674,6 +779,54 @@ export class SchedulingService {
     return { timeZone: zone, sessions };
   }
 
+  /**
+   * Upcoming defences (not yet past their room's closing): a jury member's own
+   * (where they sit on the panel; never another panel's), every one for a
+   * coordinator. With the candidate, the path, the whole panel, the time in
+   * the viewer's zone and when the room opens (`window`: the rooms' entry
+   * window, ROOM_JOIN_EARLY_MINUTES and ROOM_GRACE_AFTER_END_MINUTES).
+   */
+  async upcomingDefences(
+    viewer: Viewer,
+    q: { timeZone?: string },
+    window: { joinEarlyMinutes: number; graceAfterEndMinutes: number },
+  ): Promise<{ timeZone: string; defences: DefenceListItem[] }> {
+    if (viewer.role !== 'jury' && viewer.role !== 'coordinator') throw forbidden('role_not_allowed', 'Jury members and coordinators see the defences');
+    const zone = await this.#viewerZone(viewer, q.timeZone);
+    const now = this.#clock.now();
+    const endedBefore = new Date(now.getTime() - window.graceAfterEndMinutes * MINUTE);
+    const to = new Date(now.getTime() + 366 * DAY);
+    const list = await this.#db.query<SessionDetail>(
+      `${DETAIL_SELECT}
+        WHERE s.kind = 'defence' AND s.status = 'scheduled' AND s.ends_at > $1 AND s.starts_at < $2
+          AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM session_participants sp WHERE sp.session_id = s.id AND sp.user_id = $3 AND sp.role = 'jury'))
+        ORDER BY s.starts_at, s.id LIMIT 500`,
+      [endedBefore, to, viewer.role === 'jury' ? viewer.userId : null],
+    );
+    const defences: DefenceListItem[] = [];
+    for (const d of list) {
+      const participants = await participantsOf(this.#db, d.id);
+      const candidate = participants.find((p) => p.role === 'student') ?? { userId: d.studentId, name: d.studentName, role: 'student' as const, timeZone: zone };
+      const opensAt = d.startsAt.getTime() - window.joinEarlyMinutes * MINUTE;
+      const closesAt = d.endsAt.getTime() + window.graceAfterEndMinutes * MINUTE;
+      defences.push({
+        id: d.id,
+        startsAt: d.startsAt.toISOString(),
+        endsAt: d.endsAt.toISOString(),
+        durationMinutes: (d.endsAt.getTime() - d.startsAt.getTime()) / MINUTE,
+        local: renderInterval({ start: d.startsAt.getTime(), end: d.endsAt.getTime() }, zone).local,
+        pathTitle: d.pathTitle,
+        candidate: { userId: candidate.userId, name: candidate.name, timeZone: candidate.timeZone },
+        jury: participants.filter((p) => p.role === 'jury').map((p) => ({ userId: p.userId, name: p.name, timeZone: p.timeZone })),
+        roomOpensAt: new Date(opensAt).toISOString(),
+        roomClosesAt: new Date(closesAt).toISOString(),
+        roomOpen: now.getTime() >= opensAt && now.getTime() <= closesAt,
+        joinUrl: this.joinUrl(d.id),
+      });
+    }
+    return { timeZone: zone, defences };
+  }
+
   async history(viewer: Viewer, sessionId: string): Promise<SessionChange[]> {
     await this.#assertCanView(viewer, sessionId);
     return changesOf(this.#db, sessionId);
@@ -682,18 +835,23 @@ export class SchedulingService {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function parseInstant(value: string, field: string): number {
-  const ms = Date.parse(value);
-  if (!Number.isFinite(ms) || !/[zZ]|[+-]\d{2}:?\d{2}$/.test(value)) {
-    throw invalid('invalid_instant', `${field} must be an ISO 8601 instant with a zone offset (e.g. 2026-03-03T17:00:00Z)`);
-  }
-  return ms;
+/** [from, to) from two strict ISO instants (errors name the request's own fields). */
+export function parseRange(fromIso: string, toIso: string, maxDays: number, fields: [string, string]): { from: Date; to: Date } {
+  const from = parseIsoInstant(fromIso, fields[0]);
+  const to = parseIsoInstant(toIso, fields[1]);
+  if (to <= from) throw invalid('end_before_start', `${fields[1]} must be after ${fields[0]}`, { [fields[0]]: fromIso, [fields[1]]: toIso });
+  if (to - from > maxDays * DAY) throw invalid('range_too_long', `From ${fields[0]} to ${fields[1]} spans at most ${maxDays} days`);
+  return { from: new Date(from), to: new Date(to) };
 }
 
-export function parseRange(fromIso: string, toIso: string, maxDays: number): { from: Date; to: Date } {
-  const from = parseInstant(fromIso, 'from');
-  const to = parseInstant(toIso, 'to');
-  if (to <= from) throw invalid('end_before_start', 'The end must be after the start', { from: fromIso, to: toIso });
-  if (to - from > maxDays * DAY) throw invalid('range_too_long', `A range spans at most ${maxDays} days`);
-  return { from: new Date(from), to: new Date(to) };
+/**
+ * Per-person advisory locks (transaction-scoped), taken in one order so two
+ * transactions locking overlapping sets never deadlock. Every write that a
+ * booking rule depends on (a booking, a reschedule, an availability or time-off
+ * change) takes the locks of the people it concerns before checking anything.
+ */
+async function lockPeople(q: Queryable, userIds: string[]): Promise<void> {
+  for (const id of [...new Set(userIds)].sort()) {
+    await q.execute(`SELECT pg_advisory_xact_lock(hashtextextended('scheduling:' || $1::text, 0))`, [id]);
+  }
 }

@@ -39,14 +39,14 @@ export async function sessionDetail(db: Queryable, sessionId: string): Promise<S
 }
 
 /**
- * Sessions of a user overlapping [from, to): the ones they take part in, and
- * for a coordinator also the ones they scheduled.
+ * Sessions of a user overlapping [from, to) (to = null: no end): the ones they
+ * take part in, and for a coordinator also the ones they scheduled.
  */
-export async function sessionsForUser(db: Queryable, userId: string, from: Date, to: Date, includeCancelled: boolean): Promise<SessionDetail[]> {
+export async function sessionsForUser(db: Queryable, userId: string, from: Date, to: Date | null, includeCancelled: boolean): Promise<SessionDetail[]> {
   return db.query<SessionDetail>(
     `${DETAIL_SELECT}
       WHERE (EXISTS (SELECT 1 FROM session_participants sp WHERE sp.session_id = s.id AND sp.user_id = $1) OR s.created_by = $1)
-        AND s.ends_at > $2 AND s.starts_at < $3 AND ($4 OR s.status <> 'cancelled')
+        AND s.ends_at > $2 AND ($3::timestamptz IS NULL OR s.starts_at < $3) AND ($4 OR s.status <> 'cancelled')
       ORDER BY s.starts_at, s.id`,
     [userId, from, to, includeCancelled],
   );

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ROLES, toPublicUser, type UserRow } from '../auth/index.ts';
+import { ROLES, toPublicUser, viewerOf, type UserRow } from '../auth/index.ts';
 import { forbidden, invalid, notFound } from '../shared/errors.ts';
 import { IsoDateTime, LocaleSchema, PublicUserSchema, Uuid } from '../shared/schemas.ts';
 import {
@@ -13,7 +13,8 @@ import {
   progressOf,
   studentsOfMentor,
 } from './service.ts';
-import { isIanaZone } from './timezones.ts';
+import { canonicalZone } from './timezones.ts';
+import { preferencesOf, unsubscribeByToken, updatePreferences } from './preferences.ts';
 
 const ProjectSchema = Type.Object({ id: Uuid, position: Type.Integer(), title: Type.String(), description: Type.String() });
 const PathSchema = Type.Object({
@@ -43,6 +44,16 @@ const EnrollmentSchema = Type.Object({
   projects: Type.Array(Type.Object({ ...ProjectSchema.properties, state: ProgressStateSchema, updatedAt: IsoDateTime })),
 });
 const StudentParams = Type.Object({ studentId: Uuid });
+const PreferencesSchema = Type.Object({
+  reminderEmail: Type.Boolean({ description: 'Reminders by e-mail' }),
+  reminderBrowser: Type.Boolean({ description: 'Reminders in the browser' }),
+});
+const UNSUBSCRIBED_PAGE = (done: boolean) =>
+  `<!doctype html><html><head><meta charset="utf-8"><title>Mentor Live</title></head><body style="font-family:sans-serif">${
+    done
+      ? '<p>Reminder e-mails are off. Invitations and changes to your sessions still reach you.</p>'
+      : '<form method="post"><p>Stop reminder e-mails from Mentor Live?</p><button type="submit">Unsubscribe</button></form>'
+  }</body></html>`;
 
 export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db } = app;
@@ -68,14 +79,55 @@ export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { timeZone, locale } = request.body;
-      if (timeZone !== undefined && !isIanaZone(timeZone)) throw invalid('unknown_time_zone', `"${timeZone}" is not an IANA time zone`);
+      const { locale } = request.body;
+      // Stored in its IANA spelling ("europe/paris" → "Europe/Paris"), as scheduling does.
+      const timeZone = request.body.timeZone === undefined ? undefined : canonicalZone(request.body.timeZone);
+      if (request.body.timeZone !== undefined && timeZone === undefined) throw invalid('unknown_time_zone', `"${request.body.timeZone}" is not an IANA time zone`);
       await db.execute('UPDATE users SET time_zone = COALESCE($2, time_zone), locale = COALESCE($3, locale) WHERE id = $1', [
         request.user.sub,
         timeZone ?? null,
         locale ?? null,
       ]);
       return toPublicUser(await userById(request.user.sub));
+    },
+  );
+
+  app.get(
+    '/me/preferences',
+    { config: { access: ROLES }, schema: { tags: ['people'], summary: 'Which reminders reach the caller, by channel', response: { 200: PreferencesSchema } } },
+    async (request) => preferencesOf(db, request.user.sub),
+  );
+
+  app.patch(
+    '/me/preferences',
+    {
+      config: { access: ROLES },
+      schema: {
+        tags: ['people'],
+        summary: 'Change which reminders reach the caller (invitations, updates and cancellations are always e-mailed)',
+        body: Type.Partial(PreferencesSchema, { additionalProperties: false }),
+        response: { 200: PreferencesSchema },
+      },
+    },
+    async (request) => updatePreferences(db, request.user.sub, request.body, app.clock.now()),
+  );
+
+  // The link in every mail. GET shows a confirmation (mail scanners follow links);
+  // POST is the one-click unsubscribe of RFC 8058 (List-Unsubscribe-Post).
+  const UnsubscribeParams = Type.Object({ token: Type.String({ maxLength: 80 }) });
+  // Mail clients post `List-Unsubscribe=One-Click` form-encoded; its content is fixed, so it is not read.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_request, _body, done) => done(null, undefined));
+  app.get(
+    '/unsubscribe/:token',
+    { config: { access: 'public' }, schema: { tags: ['people'], summary: 'Confirm turning reminder e-mails off', params: UnsubscribeParams } },
+    async (_request, reply) => reply.type('text/html; charset=utf-8').send(UNSUBSCRIBED_PAGE(false)),
+  );
+  app.post(
+    '/unsubscribe/:token',
+    { config: { access: 'public' }, schema: { tags: ['people'], summary: 'One-click unsubscribe from reminder e-mails (RFC 8058)', params: UnsubscribeParams } },
+    async (request, reply) => {
+      if (!(await unsubscribeByToken(db, request.params.token, app.clock.now()))) throw notFound('unsubscribe_link_unknown', 'This unsubscribe link is not valid');
+      return reply.type('text/html; charset=utf-8').send(UNSUBSCRIBED_PAGE(true));
     },
   );
 
@@ -103,7 +155,7 @@ export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { studentId } = request.params;
-      await assertCanViewStudent(db, { userId: request.user.sub, role: request.user.role }, studentId);
+      await assertCanViewStudent(db, viewerOf(request), studentId);
       const enrollments = await enrollmentsOfStudent(db, studentId);
       return Promise.all(
         enrollments.map(async (e) => ({
@@ -132,12 +184,28 @@ export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { studentId } = request.params;
-      await assertCanViewStudent(db, { userId: request.user.sub, role: request.user.role }, studentId);
+      await assertCanViewStudent(db, viewerOf(request), studentId);
       const enrollment = await currentEnrollment(db, studentId);
       assertPremiumPlus(enrollment);
       if (!enrollment.mentorId) throw notFound('mentor_not_assigned', 'No mentor is assigned yet');
       return toPublicUser(await userById(enrollment.mentorId));
     },
+  );
+
+  // Coordinators choose a defence's candidate and jury, and whose attendance to read, from these lists.
+  app.get(
+    '/people',
+    {
+      config: { access: ['coordinator'] },
+      schema: {
+        tags: ['people'],
+        summary: 'The people of the school with one role, by name',
+        querystring: Type.Object({ role: Type.Union([Type.Literal('student'), Type.Literal('mentor'), Type.Literal('jury'), Type.Literal('coordinator')]) }),
+        response: { 200: Type.Array(PublicUserSchema) },
+      },
+    },
+    async (request) =>
+      (await db.query<UserRow>('SELECT id, email, name, role, time_zone, locale FROM users WHERE role = $1 ORDER BY name, id', [request.query.role])).map(toPublicUser),
   );
 
   app.get(

@@ -1,5 +1,5 @@
-import type { Db } from '../db/index.ts';
-import { hashPassword, type Role } from '../auth/index.ts';
+import type { Db, Queryable } from '../db/index.ts';
+import { hashPassword, verifyPassword, type Role } from '../auth/index.ts';
 
 export interface DemoLogin {
   id: string;
@@ -98,4 +98,24 @@ export async function seedDemoSchool(db: Db): Promise<DemoSchool | undefined> {
       soloEnrollmentId,
     };
   });
+}
+
+/**
+ * The demo accounts the store holds that still open with their demo password,
+ * in the seed's order: what `npm start` prints at every start (not only the
+ * one that seeded), so whoever starts the server knows how to log in.
+ */
+export async function demoLogins(q: Queryable): Promise<Array<Omit<DemoLogin, 'id'>>> {
+  const rows = await q.query<{ email: string; role: Role; name: string; time_zone: string; password_hash: string }>(
+    'SELECT email, role, name, time_zone, password_hash FROM users WHERE email = ANY($1)',
+    [PEOPLE.map((p) => p.email)],
+  );
+  const byEmail = new Map(rows.map((r) => [r.email, r]));
+  const checked = await Promise.all(
+    PEOPLE.map(async (p) => {
+      const row = byEmail.get(p.email);
+      return row && (await verifyPassword(p.password, row.password_hash)) ? { email: p.email, password: p.password, role: row.role, name: row.name, timeZone: row.time_zone } : undefined;
+    }),
+  );
+  return checked.filter((login) => login !== undefined);
 }

@@ -1,13 +1,10 @@
 import type { Queryable } from '../db/index.ts';
-import type { Role } from '../auth/index.ts';
 import { forbidden, notFound } from '../shared/errors.ts';
 
 export type Tier = 'free' | 'premium_solo' | 'premium_plus';
 export type ProgressState = 'locked' | 'in_progress' | 'submitted' | 'validated' | 'needs_revision';
-export interface Viewer {
-  userId: string;
-  role: Role;
-}
+import type { Viewer } from '../auth/index.ts';
+export type { Viewer };
 
 export interface Project {
   id: string;
@@ -93,6 +90,19 @@ export async function progressOf(db: Queryable, enrollmentId: string): Promise<P
       ORDER BY pr.position`,
     [enrollmentId],
   );
+}
+
+/** A project's state in an enrollment ('locked' until unlocked), or undefined when the project is not part of its path. */
+export async function projectStateOf(db: Queryable, enrollmentId: string, projectId: string): Promise<ProgressState | undefined> {
+  const row = await db.one<{ state: ProgressState }>(
+    `SELECT COALESCE(pp.state, 'locked') AS state
+       FROM enrollments e
+       JOIN projects pr ON pr.path_id = e.path_id AND pr.id = $2
+       LEFT JOIN project_progress pp ON pp.enrollment_id = e.id AND pp.project_id = pr.id
+      WHERE e.id = $1`,
+    [enrollmentId, projectId],
+  );
+  return row?.state;
 }
 
 /**

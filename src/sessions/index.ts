@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.ts';
-import { forbidden, notFound, unprocessable } from '../shared/errors.ts';
+import { conflict, forbidden, notFound, unprocessable } from '../shared/errors.ts';
 import type { Role } from '../auth/index.ts';
 
 /**
@@ -125,7 +125,7 @@ export async function authorizeRoomEntry(
   if (!session) throw notFound('session_not_found', 'No such session');
   const role = (await participantRole(db, sessionId, user.userId)) ?? (user.role === 'coordinator' ? 'observer' : undefined);
   if (!role) throw forbidden('not_a_participant', 'You are not a participant of this session');
-  if (session.status === 'cancelled') throw unprocessable('session_cancelled', 'This session was cancelled');
+  if (session.status === 'cancelled') throw conflict('session_cancelled', 'This session was cancelled');
   const opensAt = session.startsAt.getTime() - window.joinEarlyMinutes * 60_000;
   const closesAt = session.endsAt.getTime() + window.graceAfterEndMinutes * 60_000;
   if (now.getTime() < opensAt) {

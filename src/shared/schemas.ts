@@ -2,7 +2,8 @@ import { Type } from 'typebox';
 
 /** Schemas shared by several capabilities' routes. */
 export const Uuid = Type.String({ format: 'uuid' });
-export const IsoDateTime = Type.String({ format: 'date-time' });
+/** An instant in requests and answers; in requests, years 1900–2999 only (no absurd dates reach PostgreSQL). */
+export const IsoDateTime = Type.String({ format: 'date-time', pattern: '^(19|2[0-9])[0-9]{2}-' });
 export const RoleSchema = Type.Union([Type.Literal('student'), Type.Literal('mentor'), Type.Literal('jury'), Type.Literal('coordinator')]);
 export const LocaleSchema = Type.Union([Type.Literal('en'), Type.Literal('fr'), Type.Literal('es')]);
 

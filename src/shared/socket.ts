@@ -1,10 +1,11 @@
 import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { Socket } from 'socket.io';
-import { DomainError } from './errors.ts';
+import { DomainError, type ErrorCode } from './errors.ts';
+import { hasNul } from './text.ts';
 
 /** What every acknowledged socket request gets back. */
-export type Ack<T> = { data: T } | { error: { code: string; message: string; details?: Record<string, unknown> } };
+export type Ack<T> = { data: T } | { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
 
 /** Identity attached to a socket by the handshake middleware. */
 export interface SocketIdentity {
@@ -37,6 +38,8 @@ export function onRequest<S extends TSchema, R>(
     const ack = typeof last === 'function' ? (last as (reply: Ack<R>) => void) : undefined;
     const payload = ack ? (args.length > 1 ? args[0] : undefined) : args[0];
     const reply = (r: Ack<R>) => ack?.(r);
+    // No NUL in any text (PostgreSQL refuses it), checked for every event as for every HTTP route.
+    if (hasNul(payload)) return reply({ error: { code: 'invalid_payload', message: `Invalid ${event} payload: text must not contain NUL characters` } });
     if (!validator.Check(payload ?? {})) {
       const first = [...validator.Errors(payload ?? {})][0];
       return reply({
@@ -55,3 +58,6 @@ export function onRequest<S extends TSchema, R>(
     }
   });
 }
+
+/** Socket.IO room of a session's participants in the `/rooms` namespace: the one spelling of it. */
+export const sessionChannel = (sessionId: string) => `session:${sessionId}`;

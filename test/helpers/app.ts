@@ -7,10 +7,11 @@ import { Redis } from 'ioredis';
 import { io as connectSocket, type Socket as ClientSocket } from 'socket.io-client';
 import { buildApp } from '../../src/server/app.ts';
 import { loadConfig, type AppConfig } from '../../src/server/config.ts';
+import { checkFfmpeg } from '../../src/server/preflight.ts';
 import { seedDemoSchool, type DemoSchool } from '../../src/school/index.ts';
 import type { Db } from '../../src/db/index.ts';
 import type { Env } from '../../src/shared/env.ts';
-import type { Clock } from '../../src/shared/clock.ts';
+import { withRealTimers, type Clock } from '../../src/shared/clock.ts';
 import { createTestDb, type Teardown } from './db.ts';
 
 export const testRedisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -31,12 +32,22 @@ export interface TestApp {
   socket(token: string, namespace?: string, options?: { autoConnect?: boolean }): ClientSocket;
 }
 
+/**
+ * A test's clock: a whole Clock (e.g. a ManualClock, test/helpers/clock.ts,
+ * whose timers the test fires), or only `now` (timers then run in real time).
+ */
+export type TestClock = Clock | Pick<Clock, 'now'>;
+
+export const toClock = (clock: TestClock): Clock => ('setTimer' in clock ? clock : withRealTimers(() => clock.now()));
+
 export interface TestAppOptions {
   env?: Env;
-  clock?: Clock;
+  clock?: TestClock;
   store?: 'pg' | 'pglite';
   /** Seed the demo school (default true). */
   seed?: boolean;
+  /** Address to listen on (default 127.0.0.1; `url` stays http://127.0.0.1:PORT unless this is a specific address). */
+  host?: string;
 }
 
 /**
@@ -44,7 +55,7 @@ export interface TestAppOptions {
  * own data dir and Redis key prefix, one mediasoup worker on free ports.
  */
 export function isolatedConfig(dataDir: string, prefix: string, env: Env = {}): AppConfig {
-  return loadConfig({
+  const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     JWT_SECRET: TEST_JWT_SECRET,
@@ -52,8 +63,14 @@ export function isolatedConfig(dataDir: string, prefix: string, env: Env = {}): 
     REDIS_PREFIX: prefix,
     MEDIASOUP_WORKERS: '1',
     MEDIASOUP_PORT: '0',
+    // Tests' webhook receivers listen on loopback, refused by default (SSRF guard).
+    WEBHOOK_ALLOWED_HOSTS: '127.0.0.1,::1,localhost',
     ...env,
   });
+  // The server refuses to start without FFmpeg (npm start checks it too): so does a
+  // test server, failing with the line that installs it rather than a recorder timeout.
+  checkFfmpeg(config.recording);
+  return config;
 }
 
 /** Deletes every Redis key under `prefix:` (queues, streams, directory) of a finished server. */
@@ -79,7 +96,7 @@ export async function startTestApp(t: Teardown, options: TestAppOptions = {}): P
   const dataDir = mkdtempSync(join(tmpdir(), 'ml-data-'));
   const config = isolatedConfig(dataDir, prefix, options.env);
   const demo = options.seed === false ? undefined : await seedDemoSchool(db);
-  const app = await buildApp(config, { db, redisUrl: testRedisUrl, ...(options.clock ? { clock: options.clock } : {}) });
+  const app = await buildApp(config, { db, redisUrl: testRedisUrl, ...(options.clock ? { clock: toClock(options.clock) } : {}) });
   const sockets: ClientSocket[] = [];
   t.teardown(async () => {
     for (const s of sockets) s.disconnect();
@@ -87,9 +104,10 @@ export async function startTestApp(t: Teardown, options: TestAppOptions = {}): P
     rmSync(dataDir, { recursive: true, force: true });
     await deleteRedisPrefix(testRedisUrl, prefix);
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  const host = options.host ?? '127.0.0.1';
+  await app.listen({ host, port: 0 });
   const address = app.server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${typeof address === 'object' && address ? address.port : 0}`;
 
   return {
     app,

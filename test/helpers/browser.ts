@@ -8,12 +8,17 @@ import type { Teardown } from './db.ts';
 /**
  * Real headless Chromium (Debian's `chromium` package) driven by
  * playwright-core, with a fake camera, microphone and screen. Never
- * `npx playwright install`: the browser comes from apt-get.
+ * `npx playwright install`: the browser comes from apt-get (`npm test`
+ * installs it, scripts/system-packages.txt, group browser).
+ *
+ * Browser tests are named "browser: …": MENTOR_LIVE_SKIP_BROWSER=1 filters
+ * them out (scripts/test.sh; tap counts them as skipped and the run says so).
+ * Without it, a missing Chromium FAILS them with the line that installs it.
  */
 export const chromiumPath =
   process.env.CHROMIUM_PATH ?? ['/usr/lib/chromium/chromium', '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? '/usr/bin/chromium';
 
-export const hasChromium = () => existsSync(chromiumPath);
+export const CHROMIUM_MISSING = `Chromium is not installed (no ${chromiumPath}): sudo apt-get install -y --no-install-recommends chromium fonts-dejavu-core (\`npm test\` does it when it can), or set CHROMIUM_PATH; MENTOR_LIVE_SKIP_BROWSER=1 runs the suite without the browser tests`;
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -45,7 +50,21 @@ export function buildWebClient(): void {
 }
 
 /** A headless Chromium closed at teardown (its temporary profiles in a folder removed then too). */
-export async function launchBrowser(t: Teardown): Promise<Browser> {
+/** A tap test as far as launchBrowser looks at it: its name and its parents'. */
+interface Named {
+  name?: string;
+  parent?: Named;
+}
+type NamedTest = Teardown & Named;
+
+export async function launchBrowser(t: NamedTest): Promise<Browser> {
+  if (!existsSync(chromiumPath)) throw new Error(CHROMIUM_MISSING);
+  // The opt-out filters top-level tests by name: a browser test not named so would run anyway.
+  let top: Named = t;
+  while (top.parent?.parent) top = top.parent;
+  if (top.name !== undefined && top.parent && !top.name.startsWith('browser: ')) {
+    throw new Error(`a test that launches Chromium must be named "browser: …" (MENTOR_LIVE_SKIP_BROWSER filters on it): "${top.name}"`);
+  }
   const tmp = mkdtempSync(join(tmpdir(), 'ml-chromium-'));
   const browser = await chromium.launch({
     executablePath: chromiumPath,

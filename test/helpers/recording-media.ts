@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket } from 'werift';
+import { checkFfmpeg } from '../../src/server/preflight.ts';
 import type { Teardown } from './db.ts';
+
+// Every file that feeds media runs FFmpeg: without it, fail at once with the
+// line that installs it (not a recorder timeout later on).
+checkFfmpeg({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' });
 
 export const mediaCodecs: ms.RouterRtpCodecCapability[] = [
   { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
@@ -120,7 +125,11 @@ function sampleFile(kind: 'audio' | 'video', ext: 'ivf' | 'ogg'): Buffer {
 
 /** VP8 frames of the sample (IVF: a header, then 12-byte frame headers). */
 export function vp8SampleFrames(): Buffer[] {
-  const data = sampleFile('video', 'ivf');
+  return ivfFrames(sampleFile('video', 'ivf'));
+}
+
+/** VP8 frames of an IVF file's bytes. */
+export function ivfFrames(data: Buffer): Buffer[] {
   const frames: Buffer[] = [];
   let at = data.readUInt16LE(6);
   while (at + 12 <= data.length) {
@@ -133,7 +142,11 @@ export function vp8SampleFrames(): Buffer[] {
 
 /** Opus packets (20 ms each) of the sample, from its Ogg pages (OpusHead and OpusTags skipped). */
 export function opusSamplePackets(): Buffer[] {
-  const data = sampleFile('audio', 'ogg');
+  return oggOpusPackets(sampleFile('audio', 'ogg'));
+}
+
+/** Opus packets of an Ogg Opus file's bytes (OpusHead and OpusTags skipped). */
+export function oggOpusPackets(data: Buffer): Buffer[] {
   const packets: Buffer[] = [];
   let partial: Buffer[] = [];
   let at = 0;
@@ -165,6 +178,20 @@ interface SendTransportInfo {
   dtlsParameters: { fingerprints: Array<{ algorithm: string; value: string }> };
 }
 
+export interface RealMediaSender {
+  producerId: string;
+  /**
+   * Sends nothing for `ms` while the socket and the transport stay open (a
+   * network cut): the frames due meanwhile are lost ('drop': their sequence
+   * numbers are skipped, the file gets a hole as long as the cut), or the
+   * last second of them is held back and sent at once when the cut ends, with
+   * its old timestamps, after a gap in sequence numbers for the rest ('burst':
+   * a stale burst, as a browser's pacer flushes its queue).
+   */
+  interrupt(ms: number, mode?: 'drop' | 'burst'): void;
+  stop(): Promise<void>;
+}
+
 /**
  * Produces real, decodable media through a room's signalling: werift
  * RTCPeerConnection, ICE/DTLS/SRTP into mediasoup, the sample's VP8 frames
@@ -177,8 +204,18 @@ export async function produceRealMedia(
   peer: SignallingPeer,
   kind: 'audio' | 'video',
   source: 'mic' | 'webcam' | 'screen' = kind === 'audio' ? 'mic' : 'webcam',
-): Promise<{ producerId: string; stop(): Promise<void> }> {
-  const frames = kind === 'video' ? vp8SampleFrames() : opusSamplePackets();
+  options: {
+    /** Media to loop instead of the sample (VP8 frames at 30 fps, or 20 ms Opus packets). */
+    frames?: Buffer[];
+    /**
+     * A performance.now() origin shared by several senders: frame i of the loop
+     * goes out at origin + i × frame duration, so senders with loops of the same
+     * length stay in step (an A/V sync feed), whenever each one started.
+     */
+    clockOrigin?: number;
+  } = {},
+): Promise<RealMediaSender> {
+  const frames = options.frames ?? (kind === 'video' ? vp8SampleFrames() : opusSamplePackets());
   const codec = kind === 'video' ? { mimeType: 'video/VP8', clockRate: 90000, sdp: 'VP8/90000', step: 3000, frameMs: 1000 / 30 } : { mimeType: 'audio/opus', clockRate: 48000, channels: 2, sdp: 'opus/48000/2', step: 960, frameMs: 20 };
   const pc = new RTCPeerConnection({
     codecs: {
@@ -230,8 +267,8 @@ export async function produceRealMedia(
   });
   let seq = Math.floor(Math.random() * 30000);
   const firstTimestamp = Math.floor(Math.random() * 1e6);
-  const startedAt = performance.now();
-  let sent = 0;
+  const startedAt = options.clockOrigin ?? performance.now();
+  let sent = options.clockOrigin === undefined ? 0 : Math.floor((performance.now() - startedAt) / codec.frameMs);
   const send = (frameIndex: number) => {
     const frame = frames[frameIndex % frames.length]!;
     const timestamp = (firstTimestamp + frameIndex * codec.step) >>> 0;
@@ -248,12 +285,25 @@ export async function produceRealMedia(
       }
     });
   };
+  let holdUntil = 0;
+  let holdMode: 'drop' | 'burst' = 'drop';
+  const packetsOf = (frameIndex: number) => (kind === 'video' ? Math.ceil(frames[frameIndex % frames.length]!.length / 1100) : 1);
+  const HELD_BACK_MS = 1000;
   const timer = setInterval(() => {
-    const due = Math.floor((performance.now() - startedAt) / codec.frameMs);
+    const now = performance.now();
+    const due = Math.floor((now - startedAt) / codec.frameMs);
+    // Lost frames: nothing sent, their sequence numbers skipped.
+    const lostUpTo = now < holdUntil ? (holdMode === 'drop' ? due : due - Math.floor(HELD_BACK_MS / codec.frameMs)) : -1;
+    while (sent <= lostUpTo) seq += packetsOf(sent++);
+    if (now < holdUntil) return;
     while (sent <= due) send(sent++);
   }, 10);
   return {
     producerId,
+    interrupt(ms, mode = 'drop') {
+      holdUntil = performance.now() + ms;
+      holdMode = mode;
+    },
     async stop() {
       clearInterval(timer);
       await pc.close();

@@ -9,9 +9,8 @@ import type { AppConfig } from '../../src/server/config.ts';
 import { openDb, type Db } from '../../src/db/index.ts';
 import { seedDemoSchool, type DemoSchool } from '../../src/school/index.ts';
 import type { Env } from '../../src/shared/env.ts';
-import type { Clock } from '../../src/shared/clock.ts';
 import { createTestDb, type Teardown } from './db.ts';
-import { deleteRedisPrefix, isolatedConfig, testRedisUrl } from './app.ts';
+import { deleteRedisPrefix, isolatedConfig, testRedisUrl, toClock, type TestClock } from './app.ts';
 
 export interface RunningApp {
   app: FastifyInstance;
@@ -41,7 +40,7 @@ export interface RestartableApp {
  */
 export async function startRestartableApp(
   t: Teardown,
-  options: { env?: Env; clock?: Clock; runWorkers?: boolean } = {},
+  options: { env?: Env; clock?: TestClock; runWorkers?: boolean } = {},
 ): Promise<RestartableApp> {
   const { db: firstDb, url: dbUrl } = await createTestDb(t, 'pg');
   const prefix = `t${randomBytes(4).toString('hex')}`;
@@ -51,7 +50,7 @@ export async function startRestartableApp(
   const sockets: ClientSocket[] = [];
 
   const start = async (db: Db, runWorkers: boolean): Promise<RunningApp> => {
-    const app = await buildApp(config, { db, redisUrl: testRedisUrl, runWorkers, ...(options.clock ? { clock: options.clock } : {}) });
+    const app = await buildApp(config, { db, redisUrl: testRedisUrl, runWorkers, ...(options.clock ? { clock: toClock(options.clock) } : {}) });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
     return { app, db, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };

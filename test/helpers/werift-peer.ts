@@ -29,11 +29,13 @@ export type Kind = 'audio' | 'video';
 export class RoomRequestError extends Error {
   readonly code: string;
   readonly event: string;
-  constructor(event: string, code: string, message: string) {
+  readonly details: Record<string, unknown> | undefined;
+  constructor(event: string, code: string, message: string, details?: Record<string, unknown>) {
     super(`${event} failed: ${code}: ${message}`);
     this.name = 'RoomRequestError';
     this.code = code;
     this.event = event;
+    this.details = details;
   }
 }
 
@@ -191,8 +193,8 @@ export class WeriftPeer {
 
   /** Sends a request and returns its `data`; an error ack throws RoomRequestError. */
   async request<T = any>(event: string, payload: unknown = {}, timeoutMs = 10_000): Promise<T> {
-    const reply = (await this.socket.timeout(timeoutMs).emitWithAck(event, payload)) as { data?: T; error?: { code: string; message: string } };
-    if (reply.error) throw new RoomRequestError(event, reply.error.code, reply.error.message);
+    const reply = (await this.socket.timeout(timeoutMs).emitWithAck(event, payload)) as { data?: T; error?: { code: string; message: string; details?: Record<string, unknown> } };
+    if (reply.error) throw new RoomRequestError(event, reply.error.code, reply.error.message, reply.error.details);
     return reply.data as T;
   }
 

@@ -2,8 +2,10 @@ import fp from 'fastify-plugin';
 import { Server, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { Redis } from 'ioredis';
-import type { AccessClaims } from './auth.ts';
+import { currentRole, type AccessClaims } from './auth.ts';
 import type { SocketIdentity } from '../../shared/socket.ts';
+import { DomainError, type CodeOf } from '../../shared/errors.ts';
+import { guardSocket } from './socket-session.ts';
 
 export type SocketMiddleware = (socket: Socket, next: (err?: Error) => void) => void;
 
@@ -12,6 +14,17 @@ declare module 'fastify' {
     io: Server;
     /** Handshake middleware: every namespace uses it (`io.of(ns).use(app.socketAuth)`). */
     socketAuth: SocketMiddleware;
+  }
+}
+
+/** A browser's Origin: absent (no browser), one of the configured ones, or the server's own (same origin: the page it served). */
+export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
+  if (origin === undefined) return true;
+  if (allowed.includes(origin)) return true;
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
   }
 }
 
@@ -39,25 +52,67 @@ export const socketsPlugin = fp<{ redis: Redis; streamName: string }>(
       }),
       connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
       serveClient: false,
-      cors: { origin: true, credentials: true },
+      // Browsers may connect from the configured origins only (ALLOWED_ORIGINS, default the public URL):
+      // CORS covers polling; allowRequest covers WebSocket upgrades, which CORS does not. Clients
+      // that are no browser send no Origin and are judged by their token alone.
+      cors: { origin: (origin, cb) => cb(null, origin === undefined || app.config.allowedOrigins.includes(origin)), credentials: true },
+      allowRequest: (req, callback) => {
+        const ok = originAllowed(req.headers.origin, req.headers.host, app.config.allowedOrigins);
+        callback(ok ? null : 'origin_not_allowed', ok);
+      },
     });
+
+    // Open sockets per user and per address, counted per node: a socket lives on one
+    // process, so its count dies with it (a Redis count would leak on a crash); a
+    // user's cap across N nodes is at most N × SOCKETS_PER_USER, still bounded.
+    const perUser = new Map<string, number>();
+    const perAddress = new Map<string, number>();
+    const bump = (m: Map<string, number>, k: string, d: number) => {
+      const n = (m.get(k) ?? 0) + d;
+      if (n <= 0) m.delete(k);
+      else m.set(k, n);
+    };
 
     const socketAuth: SocketMiddleware = (socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      const refuse = (code: string, message: string) => {
+      const refuse = (code: CodeOf<'unauthenticated'>, message: string) => {
         const err = new Error(message) as Error & { data: { code: string } };
         err.data = { code };
         next(err);
       };
       if (typeof token !== 'string' || token === '') return refuse('token_missing', 'An access token is required');
+      let claims: AccessClaims;
       try {
-        const claims = app.jwt.verify<AccessClaims>(token);
-        socket.data.identity = { userId: claims.sub, role: claims.role } satisfies SocketIdentity;
-        next();
+        claims = app.jwt.verify<AccessClaims>(token);
       } catch (err) {
-        const expired = (err as { code?: string }).code === 'FAST_JWT_EXPIRED';
-        refuse(expired ? 'token_expired' : 'token_invalid', expired ? 'The access token has expired' : 'The access token is invalid');
+        if ((err as { code?: string }).code === 'FAST_JWT_EXPIRED') refuse('token_expired', 'The access token has expired');
+        else refuse('token_invalid', 'The access token is invalid');
+        return;
       }
+      // Identity and role from the store: a revoked token (logout, password or role change, disabled account) is refused.
+      currentRole(app.userStates, claims).then(
+        (role) => {
+          const limits = app.config.socketLimits;
+          const address = socket.handshake.address;
+          const limited = (data: { code: string }, message: string) => {
+            const err = new Error(message) as Error & { data: { code: string } };
+            err.data = data;
+            next(err);
+          };
+          if ((perUser.get(claims.sub) ?? 0) >= limits.perUser) return limited({ code: 'socket_limit_user' }, 'Too many open sockets for this user');
+          if ((perAddress.get(address) ?? 0) >= limits.perAddress) return limited({ code: 'socket_limit_address' }, 'Too many open sockets from this address');
+          bump(perUser, claims.sub, 1);
+          bump(perAddress, address, 1);
+          socket.on('disconnect', () => {
+            bump(perUser, claims.sub, -1);
+            bump(perAddress, address, -1);
+          });
+          socket.data.identity = { userId: claims.sub, role } satisfies SocketIdentity;
+          guardSocket(app, socket, claims as AccessClaims & { exp: number });
+          next();
+        },
+        (err: unknown) => refuse(err instanceof DomainError && err.kind === 'unauthenticated' ? (err.code as CodeOf<'unauthenticated'>) : 'token_invalid', (err as Error).message),
+      );
     };
 
     io.use(socketAuth);
@@ -76,7 +131,7 @@ export const socketsPlugin = fp<{ redis: Redis; streamName: string }>(
       io.engine.close();
     });
     app.addHook('onClose', async () => {
-      await new Promise<void>((done) => io.close(() => done()));
+      await app.shutdown.step('socket.io', () => new Promise<void>((done) => io.close(() => done())));
     });
   },
   { name: 'sockets', dependencies: ['auth'] },

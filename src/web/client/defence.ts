@@ -11,6 +11,7 @@ import { clear, h } from './dom.ts';
 import { t, type MessageKey } from './i18n.ts';
 import { connect, request } from './signal.ts';
 import { formatDateTime } from './time.ts';
+import { errorText } from './ui.ts';
 import { VerdictArea, type Verdict } from './verdict.ts';
 
 const PHASES = ['lobby', 'presentation', 'questions', 'deliberation', 'verdict', 'completed'] as const;
@@ -117,7 +118,7 @@ export class DefencePanel {
     try {
       await request(this.#socket, event, { sessionId: this.#sessionId, ...extra });
     } catch (err) {
-      this.#status.append(h('p', { class: 'error', role: 'alert' }, t('error.generic', { message: (err as Error).message })));
+      this.#status.append(h('p', { class: 'error', role: 'alert' }, errorText(err)));
     }
   }
 

@@ -7,6 +7,9 @@ export type Locale = 'en' | 'fr' | 'es';
 export const LOCALES: readonly Locale[] = ['en', 'fr', 'es'];
 export const LOCALE_NAMES: Record<Locale, string> = { en: 'English', fr: 'Français', es: 'Español' };
 
+import { errorsEn, errorsEs, errorsFr } from './i18n-errors.ts';
+import { screensEn, screensEs, screensFr } from './i18n-screens.ts';
+
 const en = {
   'app.title': 'Mentor Live',
   'app.skip': 'Skip to content',
@@ -30,8 +33,44 @@ const en = {
   'sessions.with': 'With {names}',
   'sessions.kind.mentoring': 'Mentoring session',
   'sessions.kind.defence': 'Diploma defence',
+  'preferences.title': 'Notifications',
+  'preferences.link': 'Notification preferences',
+  'preferences.reminders': 'Reminders before a session',
+  'preferences.reminderEmail': 'By e-mail',
+  'preferences.reminderBrowser': 'In the browser',
+  'preferences.always': 'Invitations, changes and cancellations always reach you by e-mail, so your calendar stays right.',
+  'preferences.saving': 'Saving…',
+  'preferences.saved': 'Saved.',
   'sessions.openById': 'Join a session by its id',
   'sessions.sessionId': 'Session id',
+  'sessions.recordings': 'Recordings',
+  'replay.listTitle': 'Recordings of this session',
+  'replay.noRecordings': 'This session has no recording.',
+  'replay.watch': 'Watch',
+  'replay.title': 'Recording of {date}',
+  'replay.back': 'Back to my sessions',
+  'replay.state.none': 'The video of this recording is not prepared yet.',
+  'replay.state.queued': 'The video will be prepared shortly.',
+  'replay.state.running': 'Preparing the video: {percent} %',
+  'replay.state.failed': 'The video could not be prepared.',
+  'replay.progress': 'Preparation of the video',
+  'replay.video': 'Video of the recording',
+  'replay.timeline': 'Timeline',
+  'replay.phases': 'Defence phases',
+  'replay.presence': 'In the room',
+  'replay.gaps': 'Gaps in the recording',
+  'replay.comments': 'Review comments',
+  'replay.noComments': 'No review comment was written during this recording.',
+  'replay.commentMeta': '{author} on {document}, line {line}',
+  'replay.seekTo': 'Play from {time}',
+  'replay.gap.paused': 'paused or muted',
+  'replay.gap.recorder_died': 'recorder restarted',
+  'replay.gap.between_segments': 'media interrupted',
+  'replay.gap.other': 'gap',
+  'replay.resolved': 'resolved',
+  'replay.download': 'Download the video (MP4)',
+  'replay.archive': 'Download the session archive',
+  'replay.unavailable': 'This recording is not available.',
   'room.title': 'Session room',
   'room.joining': 'Joining the room…',
   'room.joined': 'You are in the room.',
@@ -53,11 +92,15 @@ const en = {
   'room.notRecording': 'Not recording',
   'room.reconnecting': 'Connection lost. Reconnecting…',
   'room.reconnected': 'Reconnected.',
-  'room.closed': 'The room was closed ({reason}).',
+  'room.closed': 'The room was closed.',
   'room.left': 'You left the room.',
   'room.screenOf': 'Screen of {name}',
   'room.cameraOf': 'Camera of {name}',
   'room.muted': 'Microphone muted',
+  'room.quality.excellent': 'Connection: excellent',
+  'room.quality.good': 'Connection: good',
+  'room.quality.poor': 'Connection: poor',
+  'room.quality.lost': 'Connection: lost',
   'room.speaking': 'Speaking',
   'room.mediaDenied': 'Camera or microphone unavailable: {message}',
   'room.screenFailed': 'Screen sharing did not start: {message}',
@@ -82,7 +125,6 @@ const en = {
   'error.session_cancelled': 'This session was cancelled.',
   'error.session_not_found': 'This session does not exist.',
   'error.expired': 'Your login has expired. Please log in again.',
-  'error.generic': 'Something went wrong: {message}',
   'review.title': 'Code review',
   'review.openFile': 'Open a file',
   'review.pasteDiff': 'Paste a diff',
@@ -140,7 +182,7 @@ const en = {
   'verdict.invalid.duplicate': 'Block {block} is listed twice.',
   'verdict.invalid.mark': 'The mark of {block} must be a number from 0 to 20.',
   'verdict.invalid.comment': 'Write a comment.',
-  'verdict.error.blocks': "The marks must cover exactly the path's competence blocks ({message}).",
+  'verdict.error.blocks': "The marks must cover exactly the path's competence blocks.",
   'verdict.error.phase': 'The verdict can only be given in the verdict phase.',
   'verdict.proposal.title': 'Proposed verdict',
   'verdict.proposal.by': 'Proposed by {name}',
@@ -165,12 +207,16 @@ const en = {
   'phase.deliberation': 'Deliberation',
   'phase.verdict': 'Verdict',
   'phase.completed': 'Completed',
+  ...screensEn,
+  ...errorsEn,
 } as const;
 
 export type MessageKey = keyof typeof en;
 type Dictionary = Record<MessageKey, string>;
 
 const fr: Dictionary = {
+  ...screensFr,
+  ...errorsFr,
   'app.title': 'Mentor Live',
   'app.skip': 'Aller au contenu',
   'lang.label': 'Langue',
@@ -193,8 +239,44 @@ const fr: Dictionary = {
   'sessions.with': 'Avec {names}',
   'sessions.kind.mentoring': 'Session de mentorat',
   'sessions.kind.defence': 'Soutenance de diplôme',
+  'preferences.title': 'Notifications',
+  'preferences.link': 'Préférences de notification',
+  'preferences.reminders': 'Rappels avant une session',
+  'preferences.reminderEmail': 'Par e-mail',
+  'preferences.reminderBrowser': 'Dans le navigateur',
+  'preferences.always': 'Les invitations, modifications et annulations vous parviennent toujours par e-mail, pour que votre agenda reste juste.',
+  'preferences.saving': 'Enregistrement…',
+  'preferences.saved': 'Enregistré.',
   'sessions.openById': 'Rejoindre une session par son identifiant',
   'sessions.sessionId': 'Identifiant de session',
+  'sessions.recordings': 'Enregistrements',
+  'replay.listTitle': 'Enregistrements de cette session',
+  'replay.noRecordings': "Cette session n'a pas d'enregistrement.",
+  'replay.watch': 'Regarder',
+  'replay.title': 'Enregistrement du {date}',
+  'replay.back': 'Retour à mes sessions',
+  'replay.state.none': "La vidéo de cet enregistrement n'est pas encore préparée.",
+  'replay.state.queued': 'La vidéo sera préparée sous peu.',
+  'replay.state.running': 'Préparation de la vidéo : {percent} %',
+  'replay.state.failed': "La vidéo n'a pas pu être préparée.",
+  'replay.progress': 'Préparation de la vidéo',
+  'replay.video': "Vidéo de l'enregistrement",
+  'replay.timeline': 'Chronologie',
+  'replay.phases': 'Étapes de la soutenance',
+  'replay.presence': 'Dans la salle',
+  'replay.gaps': "Interruptions de l'enregistrement",
+  'replay.comments': 'Commentaires de revue',
+  'replay.noComments': "Aucun commentaire de revue n'a été écrit pendant cet enregistrement.",
+  'replay.commentMeta': '{author} sur {document}, ligne {line}',
+  'replay.seekTo': 'Lire à partir de {time}',
+  'replay.gap.paused': 'en pause ou micro coupé',
+  'replay.gap.recorder_died': 'enregistreur redémarré',
+  'replay.gap.between_segments': 'média interrompu',
+  'replay.gap.other': 'interruption',
+  'replay.resolved': 'résolu',
+  'replay.download': 'Télécharger la vidéo (MP4)',
+  'replay.archive': "Télécharger l'archive de la session",
+  'replay.unavailable': "Cet enregistrement n'est pas disponible.",
   'room.title': 'Salle de session',
   'room.joining': 'Connexion à la salle…',
   'room.joined': 'Vous êtes dans la salle.',
@@ -216,11 +298,15 @@ const fr: Dictionary = {
   'room.notRecording': 'Pas d’enregistrement',
   'room.reconnecting': 'Connexion perdue. Reconnexion…',
   'room.reconnected': 'Reconnecté·e.',
-  'room.closed': 'La salle a été fermée ({reason}).',
+  'room.closed': 'La salle a été fermée.',
   'room.left': 'Vous avez quitté la salle.',
   'room.screenOf': 'Écran de {name}',
   'room.cameraOf': 'Caméra de {name}',
   'room.muted': 'Micro coupé',
+  'room.quality.excellent': 'Connexion : excellente',
+  'room.quality.good': 'Connexion : bonne',
+  'room.quality.poor': 'Connexion : mauvaise',
+  'room.quality.lost': 'Connexion : perdue',
   'room.speaking': 'Parle',
   'room.mediaDenied': 'Caméra ou micro indisponible : {message}',
   'room.screenFailed': "Le partage d'écran n'a pas démarré : {message}",
@@ -245,7 +331,6 @@ const fr: Dictionary = {
   'error.session_cancelled': 'Cette session a été annulée.',
   'error.session_not_found': "Cette session n'existe pas.",
   'error.expired': 'Votre connexion a expiré. Veuillez vous reconnecter.',
-  'error.generic': 'Une erreur est survenue : {message}',
   'review.title': 'Revue de code',
   'review.openFile': 'Ouvrir un fichier',
   'review.pasteDiff': 'Coller un diff',
@@ -303,7 +388,7 @@ const fr: Dictionary = {
   'verdict.invalid.duplicate': 'Le bloc {block} figure deux fois.',
   'verdict.invalid.mark': 'La note de {block} doit être un nombre de 0 à 20.',
   'verdict.invalid.comment': 'Écrivez un commentaire.',
-  'verdict.error.blocks': 'Les notes doivent couvrir exactement les blocs de compétences du parcours ({message}).',
+  'verdict.error.blocks': 'Les notes doivent couvrir exactement les blocs de compétences du parcours.',
   'verdict.error.phase': 'Le verdict ne peut être rendu qu’à l’étape du verdict.',
   'verdict.proposal.title': 'Verdict proposé',
   'verdict.proposal.by': 'Proposé par {name}',
@@ -331,6 +416,8 @@ const fr: Dictionary = {
 };
 
 const es: Dictionary = {
+  ...screensEs,
+  ...errorsEs,
   'app.title': 'Mentor Live',
   'app.skip': 'Ir al contenido',
   'lang.label': 'Idioma',
@@ -353,8 +440,44 @@ const es: Dictionary = {
   'sessions.with': 'Con {names}',
   'sessions.kind.mentoring': 'Sesión de mentoría',
   'sessions.kind.defence': 'Defensa del diploma',
+  'preferences.title': 'Notificaciones',
+  'preferences.link': 'Preferencias de notificación',
+  'preferences.reminders': 'Recordatorios antes de una sesión',
+  'preferences.reminderEmail': 'Por correo electrónico',
+  'preferences.reminderBrowser': 'En el navegador',
+  'preferences.always': 'Las invitaciones, los cambios y las cancelaciones siempre le llegan por correo, para que su calendario esté al día.',
+  'preferences.saving': 'Guardando…',
+  'preferences.saved': 'Guardado.',
   'sessions.openById': 'Unirse a una sesión por su identificador',
   'sessions.sessionId': 'Identificador de sesión',
+  'sessions.recordings': 'Grabaciones',
+  'replay.listTitle': 'Grabaciones de esta sesión',
+  'replay.noRecordings': 'Esta sesión no tiene grabaciones.',
+  'replay.watch': 'Ver',
+  'replay.title': 'Grabación del {date}',
+  'replay.back': 'Volver a mis sesiones',
+  'replay.state.none': 'El vídeo de esta grabación aún no está preparado.',
+  'replay.state.queued': 'El vídeo se preparará en breve.',
+  'replay.state.running': 'Preparando el vídeo: {percent} %',
+  'replay.state.failed': 'No se pudo preparar el vídeo.',
+  'replay.progress': 'Preparación del vídeo',
+  'replay.video': 'Vídeo de la grabación',
+  'replay.timeline': 'Cronología',
+  'replay.phases': 'Fases de la defensa',
+  'replay.presence': 'En la sala',
+  'replay.gaps': 'Interrupciones de la grabación',
+  'replay.comments': 'Comentarios de revisión',
+  'replay.noComments': 'No se escribió ningún comentario de revisión durante esta grabación.',
+  'replay.commentMeta': '{author} en {document}, línea {line}',
+  'replay.seekTo': 'Reproducir desde {time}',
+  'replay.gap.paused': 'en pausa o micrófono silenciado',
+  'replay.gap.recorder_died': 'grabador reiniciado',
+  'replay.gap.between_segments': 'medio interrumpido',
+  'replay.gap.other': 'interrupción',
+  'replay.resolved': 'resuelto',
+  'replay.download': 'Descargar el vídeo (MP4)',
+  'replay.archive': 'Descargar el archivo de la sesión',
+  'replay.unavailable': 'Esta grabación no está disponible.',
   'room.title': 'Sala de la sesión',
   'room.joining': 'Entrando en la sala…',
   'room.joined': 'Estás en la sala.',
@@ -376,11 +499,15 @@ const es: Dictionary = {
   'room.notRecording': 'Sin grabación',
   'room.reconnecting': 'Conexión perdida. Reconectando…',
   'room.reconnected': 'Reconectado/a.',
-  'room.closed': 'La sala se cerró ({reason}).',
+  'room.closed': 'La sala se cerró.',
   'room.left': 'Has salido de la sala.',
   'room.screenOf': 'Pantalla de {name}',
   'room.cameraOf': 'Cámara de {name}',
   'room.muted': 'Micrófono silenciado',
+  'room.quality.excellent': 'Conexión: excelente',
+  'room.quality.good': 'Conexión: buena',
+  'room.quality.poor': 'Conexión: mala',
+  'room.quality.lost': 'Conexión: perdida',
   'room.speaking': 'Hablando',
   'room.mediaDenied': 'Cámara o micrófono no disponibles: {message}',
   'room.screenFailed': 'No se pudo compartir la pantalla: {message}',
@@ -405,7 +532,6 @@ const es: Dictionary = {
   'error.session_cancelled': 'Esta sesión fue cancelada.',
   'error.session_not_found': 'Esta sesión no existe.',
   'error.expired': 'Tu sesión ha caducado. Vuelve a iniciar sesión.',
-  'error.generic': 'Algo salió mal: {message}',
   'review.title': 'Revisión de código',
   'review.openFile': 'Abrir un archivo',
   'review.pasteDiff': 'Pegar un diff',
@@ -463,7 +589,7 @@ const es: Dictionary = {
   'verdict.invalid.duplicate': 'El bloque {block} aparece dos veces.',
   'verdict.invalid.mark': 'La nota de {block} debe ser un número de 0 a 20.',
   'verdict.invalid.comment': 'Escribe un comentario.',
-  'verdict.error.blocks': 'Las notas deben cubrir exactamente los bloques de competencias del itinerario ({message}).',
+  'verdict.error.blocks': 'Las notas deben cubrir exactamente los bloques de competencias del itinerario.',
   'verdict.error.phase': 'El veredicto solo se puede dar en la fase de veredicto.',
   'verdict.proposal.title': 'Veredicto propuesto',
   'verdict.proposal.by': 'Propuesto por {name}',
@@ -525,7 +651,49 @@ export const locale = (): Locale => current;
 
 export function t(key: MessageKey, params: Record<string, string | number> = {}): string {
   const text = DICTIONARIES[current][key] ?? en[key];
-  return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
+  const out = text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
+  remember(out, key, params);
+  return out;
+}
+
+// What `t` produced lately, by text: so a screen can be re-labelled in place
+// after a language change instead of being rebuilt (a live room must not be
+// left and joined again for that).
+const produced = new Map<string, { key: MessageKey; params: Record<string, string | number> }>();
+const PRODUCED_MAX = 4000;
+
+function remember(text: string, key: MessageKey, params: Record<string, string | number>): void {
+  produced.delete(text);
+  produced.set(text, { key, params });
+  if (produced.size > PRODUCED_MAX) produced.delete(produced.keys().next().value!);
+}
+
+const RELABELLED_ATTRIBUTES = ['title', 'aria-label', 'placeholder', 'alt'] as const;
+
+/**
+ * Re-labels in place, in the current language, every text and labelling
+ * attribute under `root` that `t` wrote (in whatever language it was then).
+ * Text composed of several parts is not found here: the screen redraws those.
+ */
+export function relabel(root: Node): void {
+  const again = (text: string): string | undefined => {
+    const hit = produced.get(text);
+    return hit ? t(hit.key, hit.params) : undefined;
+  };
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
+  for (let node: Node | null = walker.currentNode; node; node = walker.nextNode()) {
+    if (node.nodeType === Node.TEXT_NODE) {
+      const text = node as Text;
+      const next = again(text.data);
+      if (next !== undefined && next !== text.data) text.data = next;
+    } else if (node instanceof Element) {
+      for (const name of RELABELLED_ATTRIBUTES) {
+        const value = node.getAttribute(name);
+        const next = value === null ? undefined : again(value);
+        if (next !== undefined && next !== value) node.setAttribute(name, next);
+      }
+    }
+  }
 }
 
 /** Dictionary keys, for the completeness test. */

@@ -1,13 +1,20 @@
 /**
  * Entry point of the browser client: header (who is signed in, language,
  * log out) and three screens chosen by the URL hash:
- *   #/login, #/sessions (upcoming sessions, calendar feed), #/sessions/<id> (the room).
+ *   #/login, #/sessions (upcoming sessions, calendar feed), #/sessions/<id> (the room),
+ *   #/preferences (which reminders reach the person; the link in every mail),
+ *   the role screens of screens.ts (#/book, #/availability, #/path, ...),
+ *   #/sessions/<id>/recordings[/<recordingId>] (watching a recording again, replay-view.ts).
  * The room link is the one scheduling puts in calendar invitations.
  */
 import { ApiError, currentUser, getJson, login, logout, onAuthChange, type User } from './api.ts';
 import { append, clear, h, nextId } from './dom.ts';
 import { browserLocale, chosenLocale, isLocale, LOCALE_NAMES, LOCALES, rememberLocale, setLocale, t, type MessageKey } from './i18n.ts';
+import { preferencesView } from './preferences.ts';
+import { isRoleScreen, roleNav, roleScreen } from './screens.ts';
+import { errorText } from './ui.ts';
 import { roomView, type RoomView } from './room-view.ts';
+import { recordingsListView, replayView, type Screen } from './replay-view.ts';
 import { describeZone, formatDateTime, formatTime } from './time.ts';
 
 interface SessionItem {
@@ -18,12 +25,14 @@ interface SessionItem {
   endsAt: string;
   projectTitle?: string | null;
   pathTitle?: string;
+  studentId?: string;
   participants?: Array<{ userId: string; name: string; role: string }>;
 }
 
 const root = document.getElementById('app')!;
 const header = document.getElementById('header')!;
 let room: RoomView | undefined;
+let screen: Screen | undefined;
 
 function pickLocale(user: User | undefined): void {
   const fromQuery = new URLSearchParams(location.search).get('lang');
@@ -40,7 +49,13 @@ function renderHeader(user: User | undefined): void {
     if (isLocale(select.value)) {
       rememberLocale(select.value);
       pickLocale(currentUser());
-      void render();
+      // In a room, re-label in place: rebuilding the screen would leave the call
+      // (shares stop, cameras blink, attendance and recording see a departure).
+      if (room) {
+        renderHeader(currentUser());
+        room.relabel();
+        header.querySelector<HTMLSelectElement>('select[name="lang"]')?.focus();
+      } else void render();
     }
   });
   append(header,
@@ -84,7 +99,7 @@ function loginView(): HTMLElement {
       (err: unknown) => {
         submit.disabled = false;
         error.hidden = false;
-        error.textContent = err instanceof ApiError && err.status === 429 ? t('login.rateLimited') : err instanceof ApiError && err.status === 401 ? t('login.failed') : t('error.generic', { message: (err as Error).message });
+        error.textContent = err instanceof ApiError && err.status === 429 ? t('login.rateLimited') : err instanceof ApiError && err.status === 401 ? t('login.failed') : errorText(err);
         password.focus();
       },
     );
@@ -126,6 +141,11 @@ function sessionsView(user: User): HTMLElement {
             cancelled
               ? h('p', { class: 'badge' }, t('sessions.cancelled'))
               : h('a', { class: 'button', href: `#/sessions/${s.id}`, 'aria-describedby': titleId }, t('sessions.join')),
+            h('a', { class: 'recordings-link', href: `#/sessions/${s.id}/recordings`, 'aria-describedby': titleId }, t('sessions.recordings')),
+            // Before a defence, the jury reads the candidate's path and evaluations.
+            s.kind === 'defence' && s.studentId && (user.role === 'jury' || user.role === 'coordinator')
+              ? h('a', { class: 'recordings-link candidate-path', href: `#/students/${s.studentId}/path`, 'aria-describedby': titleId }, t('sessions.candidatePath'))
+              : null,
           ),
         );
       }
@@ -152,11 +172,13 @@ function sessionsView(user: User): HTMLElement {
   return h(
     'div',
     { class: 'sessions-page' },
+    roleNav(user),
     h('h1', {}, t('sessions.title')),
     zoneNote,
     list,
     feed,
     h('details', { class: 'card' }, h('summary', {}, t('sessions.openById')), byId),
+    h('p', {}, h('a', { href: '#/preferences', id: 'preferences-link' }, t('preferences.link'))),
   );
 }
 
@@ -174,11 +196,22 @@ async function render(): Promise<void> {
     room = undefined;
     await leaving.dispose();
   }
+  if (screen) {
+    const leaving = screen;
+    screen = undefined;
+    await leaving.dispose();
+  }
   clear(root);
   const hash = location.hash || '#/sessions';
   if (!user) {
-    if (hash.startsWith('#/sessions/')) sessionStorage.setItem('ml.after-login', hash);
+    if (hash.startsWith('#/sessions/') || hash === '#/preferences' || isRoleScreen(hash)) sessionStorage.setItem('ml.after-login', hash);
     root.append(loginView());
+    return;
+  }
+  const recording = /^#\/sessions\/([0-9a-fA-F-]{36})\/recordings(?:\/([0-9a-fA-F-]{36}))?$/.exec(hash);
+  if (recording) {
+    screen = recording[2] ? replayView(recording[1]!, recording[2], user) : recordingsListView(recording[1]!, user);
+    root.append(screen.element);
     return;
   }
   const match = /^#\/sessions\/([0-9a-fA-F-]{36})$/.exec(hash);
@@ -187,7 +220,11 @@ async function render(): Promise<void> {
     root.append(room.element);
     return;
   }
-  root.append(sessionsView(user));
+  if (hash === '#/preferences') {
+    root.append(preferencesView());
+    return;
+  }
+  root.append(roleScreen(hash, user) ?? sessionsView(user));
 }
 
 onAuthChange((user) => {

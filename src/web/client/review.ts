@@ -10,6 +10,7 @@ import { clear, h, nextId } from './dom.ts';
 import { highlightLines, languageOf } from './highlight.ts';
 import { t } from './i18n.ts';
 import { connect, request } from './signal.ts';
+import { codeText, errorText } from './ui.ts';
 
 // The review's shapes come from the server's own definitions (type-only: nothing of the server is bundled).
 import type { ReviewComment, ReviewDocument } from '../../codereview/service.ts';
@@ -69,6 +70,10 @@ export class ReviewPanel {
     );
     this.#socket = connect('/review');
     this.#socket.on('connect', () => void this.#open());
+    // Refused for good (a socket cap, a revoked login): say so in the person's language; Socket.IO retries the rest by itself.
+    this.#socket.on('connect_error', (err: Error & { data?: { code?: string } }) => {
+      if (!this.#socket.active && !this.#closed) this.#showError(t('review.unavailable'), codeText(err.data?.code ?? 'rooms_unavailable'));
+    });
     this.#socket.on('documentAdded', ({ document }: { document: ReviewDocument }) => this.#addDocument(document, false));
     this.#socket.on('commentAdded', ({ comment }: { comment: ReviewComment }) => this.#upsertComment(comment, true));
     this.#socket.on('threadUpdated', ({ comment }: { comment: ReviewComment }) => this.#upsertComment(comment, false));
@@ -93,12 +98,13 @@ export class ReviewPanel {
       const current = this.#currentId && this.#documents.has(this.#currentId) ? this.#currentId : review.documents[review.documents.length - 1]?.id;
       if (current) this.#select(current, false);
     } catch (err) {
-      this.#showError(`${t('review.unavailable')} ${(err as Error).message}`);
+      this.#showError(t('review.unavailable'), errorText(err));
     }
   }
 
-  #showError(text: string): void {
-    this.#error.textContent = text;
+  /** Each sentence its own text node: a change of language re-labels them in place (i18n.ts relabel). */
+  #showError(...sentences: string[]): void {
+    this.#error.replaceChildren(...sentences.flatMap((text, i) => (i ? [' ', text] : [text])));
     this.#error.hidden = false;
   }
 
@@ -152,7 +158,7 @@ export class ReviewPanel {
 
   async #shareFile(file: File): Promise<void> {
     if (file.size > MAX_FILE_BYTES) {
-      this.#showError(t('error.generic', { message: `${file.name} > 512 KiB` }));
+      this.#showError(t('apiError.document_too_large'));
       return;
     }
     const isDiff = /\.(diff|patch)$/i.test(file.name);
@@ -174,7 +180,7 @@ export class ReviewPanel {
       this.#error.hidden = true;
       return true;
     } catch (err) {
-      this.#showError(t('error.generic', { message: (err as Error).message }));
+      this.#showError(errorText(err));
       return false;
     }
   }
@@ -302,7 +308,7 @@ export class ReviewPanel {
         this.#upsertComment(comment, false);
         this.#view.querySelector<HTMLButtonElement>(`.row[data-line="${line}"] .ln`)?.focus();
       } catch (err) {
-        this.#showError(t('error.generic', { message: (err as Error).message }));
+        this.#showError(errorText(err));
       }
     };
     form.addEventListener('submit', (e) => {
@@ -379,7 +385,7 @@ export class ReviewPanel {
         textarea.value = '';
         this.#upsertComment(comment, false);
       } catch (err) {
-        this.#showError(t('error.generic', { message: (err as Error).message }));
+        this.#showError(errorText(err));
       }
     };
     textarea.addEventListener('keydown', (e) => {
@@ -394,7 +400,7 @@ export class ReviewPanel {
         const updated = await request<ReviewComment>(this.#socket, 'resolveThread', { sessionId: this.#sessionId, commentId: rootId, resolved: !current?.resolvedAt });
         this.#upsertComment(updated, false);
       } catch (err) {
-        this.#showError(t('error.generic', { message: (err as Error).message }));
+        this.#showError(errorText(err));
       }
     };
     return h(
@@ -428,7 +434,7 @@ export class ReviewPanel {
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
     } catch (err) {
-      this.#showError(t('error.generic', { message: (err as Error).message }));
+      this.#showError(errorText(err));
     }
   }
 }

@@ -21,7 +21,10 @@ interface JoinResult {
   role: string;
   routerRtpCapabilities: types.RtpCapabilities;
   peers: PeerInfo[];
+  /** STUN/TURN servers; a TURN entry carries credentials that expire, so every (re)join brings fresh ones. */
   iceServers?: RTCIceServer[];
+  /** 'relay' when the server wants media through TURN only. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** Rooms' additions: an existing peer was taken over; the user is isolated (defence lobby). */
   resumed?: boolean;
   isolated?: boolean;
@@ -77,10 +80,15 @@ const WEBCAM_ENCODINGS: RTCRtpEncodingParameters[] = [
 
 const ICE_RESTART_GRACE_MS = 2_000;
 const ICE_RESTART_TIMEOUT_MS = 8_000;
+/** How long a signalling probe waits before the network counts as out, and the pause between probes. */
+const SIGNALLING_PROBE_MS = 1_500;
+const SIGNALLING_PROBE_PAUSE_MS = 1_000;
 
 export class RoomClient {
   readonly sessionId: string;
-  readonly socket: Socket;
+  #socket: Socket;
+  /** The node we talk to when it is not the page's own server (the room's owner, from a `room_elsewhere` answer). */
+  #nodeUrl: string | undefined;
   #listener: RoomListener;
   #device: Device | undefined;
   #send: types.Transport | undefined;
@@ -101,13 +109,35 @@ export class RoomClient {
   constructor(sessionId: string, listener: RoomListener) {
     this.sessionId = sessionId;
     this.#listener = listener;
-    this.socket = connect('/rooms');
+    this.#socket = connect('/rooms');
+    this.#wireSocket();
+  }
+
+  /** The signalling connection (to the node that holds the room). */
+  get socket(): Socket {
+    return this.#socket;
+  }
+
+  /**
+   * Moves signalling to another node (undefined: back to the page's server,
+   * i.e. the load balancer). The old connection is dropped without a trace for
+   * the person; the caller joins again on the new one.
+   */
+  #moveTo(nodeUrl: string | undefined): void {
+    const old = this.#socket;
+    old.off();
+    old.disconnect();
+    this.#nodeUrl = nodeUrl;
+    this.#socket = connect('/rooms', nodeUrl);
     this.#wireSocket();
   }
 
   get self() {
     return this.#self;
   }
+
+  /** This user's own connection quality, as the server measures it. */
+  selfQuality: PeerInfo['quality'] = 'excellent';
 
   get peers(): PeerInfo[] {
     return [...this.#peers.values()];
@@ -124,6 +154,11 @@ export class RoomClient {
 
   localTrack(source: Source): MediaStreamTrack | undefined {
     return this.#tracks.get(source);
+  }
+
+  /** The server ids of this page's producers, by source (diagnostics, tests). */
+  producerIds(): Partial<Record<Source, string>> {
+    return Object.fromEntries([...this.#producers].map(([source, p]) => [source, p.id]));
   }
 
   /** Joins the room; throws RequestError (too_early, not_a_participant, …) when refused. */
@@ -144,8 +179,7 @@ export class RoomClient {
   async #doJoin(): Promise<void> {
     const generation = ++this.#generation;
     this.#teardownTransports();
-    if (!this.socket.connected) await this.#connected();
-    const joined = await request<JoinResult>(this.socket, 'join', { sessionId: this.sessionId });
+    const joined = await this.#joinRequest(generation);
     this.#self = { userId: joined.userId, peerId: joined.peerId, role: joined.role };
     // The room as of the join; peerJoined/newProducer events that arrive while the
     // transports are being made update this map and are consumed below.
@@ -155,8 +189,9 @@ export class RoomClient {
     const device = new Device();
     await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities });
     this.#device = device;
-    this.#send = await this.#createTransport(device, 'send', joined.iceServers ?? []);
-    this.#recv = await this.#createTransport(device, 'recv', joined.iceServers ?? []);
+    const ice = { iceServers: joined.iceServers ?? [], iceTransportPolicy: joined.iceTransportPolicy ?? 'all' };
+    this.#send = await this.#createTransport(device, 'send', ice);
+    this.#recv = await this.#createTransport(device, 'recv', ice);
     this.#listener.peers(this.peers);
     if (joined.isolated !== undefined) this.#listener.isolation(joined.userId, joined.isolated, 'join');
     // Our own media again (after a rejoin), then everyone else's.
@@ -169,15 +204,56 @@ export class RoomClient {
     );
   }
 
-  /** Resolves once signalling is up; rejects when the server refuses the namespace for good. */
+  /**
+   * The join request, following the deployment's answers: `room_elsewhere`
+   * (the room lives on another node: reconnect there, src/rooms/README.md)
+   * and `room_moving` (its node died; the room is placed anew within seconds).
+   */
+  async #joinRequest(generation: number): Promise<JoinResult> {
+    for (let hops = 0; ; hops++) {
+      if (!this.socket.connected) {
+        try {
+          await this.#connected();
+        } catch (err) {
+          // A node named in a room_elsewhere answer that does not answer (died since): back through the page's server.
+          if (this.#nodeUrl === undefined || hops >= 40) throw err;
+          this.#moveTo(undefined);
+          continue;
+        }
+      }
+      try {
+        return await request<JoinResult>(this.socket, 'join', { sessionId: this.sessionId });
+      } catch (err) {
+        if (!(err instanceof RequestError) || generation !== this.#generation || this.#closed) throw err;
+        const url = typeof err.details.url === 'string' ? err.details.url : undefined;
+        if (err.code === 'room_elsewhere' && url && url !== this.#nodeUrl && hops < 5) {
+          this.#moveTo(url);
+          continue;
+        }
+        if ((err.code === 'room_moving' || err.code === 'no_node_available') && hops < 40) {
+          const wait = typeof err.details.retryAfterMs === 'number' ? err.details.retryAfterMs : 1_000;
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Resolves once signalling is up; rejects when the server refuses the
+   * namespace for good, or (on another node than the page's) when that node
+   * does not answer.
+   */
   #connected(): Promise<void> {
+    const onNode = this.#nodeUrl !== undefined;
     return new Promise<void>((resolve, reject) => {
       const onConnect = () => {
         this.socket.off('connect_error', onError);
         resolve();
       };
       const onError = (err: Error & { data?: { code?: string } }) => {
-        if (this.socket.active) return; // Socket.IO retries by itself
+        if (this.socket.active && !onNode) return; // Socket.IO retries by itself
         this.socket.off('connect', onConnect);
         this.socket.off('connect_error', onError);
         reject(new RequestError(err.data?.code ?? 'rooms_unavailable', err.message));
@@ -187,9 +263,13 @@ export class RoomClient {
     });
   }
 
-  async #createTransport(device: Device, direction: 'send' | 'recv', iceServers: RTCIceServer[]): Promise<types.Transport> {
+  async #createTransport(
+    device: Device,
+    direction: 'send' | 'recv',
+    ice: { iceServers: RTCIceServer[]; iceTransportPolicy: RTCIceTransportPolicy },
+  ): Promise<types.Transport> {
     const o = await request<TransportOptions>(this.socket, 'createTransport', { direction });
-    const options = { id: o.transportId, iceParameters: o.iceParameters, iceCandidates: o.iceCandidates, dtlsParameters: o.dtlsParameters, iceServers };
+    const options = { id: o.transportId, iceParameters: o.iceParameters, iceCandidates: o.iceCandidates, dtlsParameters: o.dtlsParameters, ...ice };
     const transport = direction === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options);
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       request(this.socket, 'connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
@@ -234,6 +314,24 @@ export class RoomClient {
       this.#iceTimers.delete(transport.id);
       return;
     }
+    // When the signalling does not answer either, the whole network is out (a frozen link, a
+    // tunnel): new ICE credentials would only reach the server late, behind TCP's retransmission
+    // backoff, and replace a path that revives by itself the moment the link returns (the browser
+    // keeps checking it; the server keeps it for its ICE consent timeout). Wait for either.
+    // A browser that sees its link go down closes the socket at once (the WebSocket fails
+    // with the network change): then the socket's return is the signal.
+    if (!force) {
+      // With the socket down, its 'connect' decides (state recovered: check; otherwise rejoin).
+      const answers = this.socket.connected && (await this.#signallingAnswers(transport));
+      if (this.#closed || transport.closed || transport.connectionState === 'connected') {
+        this.#iceTimers.delete(transport.id);
+        return;
+      }
+      if (!answers) {
+        this.#iceTimers.set(transport.id, setTimeout(() => void this.#restartIce(transport), SIGNALLING_PROBE_PAUSE_MS));
+        return;
+      }
+    }
     try {
       if (!this.socket.connected) throw new Error('signalling is down');
       const { iceParameters } = await request<{ iceParameters: types.IceParameters }>(this.socket, 'restartIce', { transportId: transport.id });
@@ -248,6 +346,17 @@ export class RoomClient {
     } catch {
       this.#iceTimers.delete(transport.id);
       void this.#rejoin('ice_restart_failed');
+    }
+  }
+
+  /** True when the server answers a cheap request on this transport within SIGNALLING_PROBE_MS. */
+  async #signallingAnswers(transport: types.Transport): Promise<boolean> {
+    try {
+      await request(this.socket, 'getTransportStats', { transportId: transport.id }, SIGNALLING_PROBE_MS);
+      return true;
+    } catch (err) {
+      // An error answer is an answer: the server is reachable.
+      return err instanceof RequestError && err.code !== 'timeout';
     }
   }
 
@@ -301,6 +410,12 @@ export class RoomClient {
     s.on('disconnect', (reason) => {
       if (this.#closed || reason === 'io client disconnect') return;
       this.#listener.status('reconnecting', { code: reason });
+      // Lost the room's node: it may be dead or draining. Back through the page's server, which sends us to
+      // wherever the room is (again) — the 'connect' of the new socket rejoins.
+      if (this.#nodeUrl !== undefined) {
+        setTimeout(() => !this.#closed && s === this.#socket && this.#moveTo(undefined), 500);
+        return;
+      }
       // A server that disconnects us on purpose (restart, drain) does not make Socket.IO retry: we do.
       if (reason === 'io server disconnect') setTimeout(() => !this.#closed && s.connect(), 500);
     });
@@ -352,10 +467,17 @@ export class RoomClient {
       peer.connected = connected;
       this.#listener.peers(this.peers);
     });
+    s.on('connectionQuality', ({ peerId, userId, level }: { peerId: string; userId: string; level: PeerInfo['quality'] }) => {
+      const peer = this.#peers.get(peerId);
+      if (peer) peer.quality = level;
+      else if (userId === this.#self?.userId) this.selfQuality = level;
+      else return;
+      this.#listener.peers(this.peers);
+    });
     s.on('activeSpeaker', ({ userId }: { userId: string | null }) => this.#listener.activeSpeaker(userId));
     s.on('roomClosing', ({ reason }: { reason: string }) => {
       // A server going away or a crashed media worker: the room comes back (elsewhere) when we join again.
-      if (reason === 'server-draining' || reason === 'worker-died') void this.#rejoin(reason);
+      if (reason === 'server-draining' || reason === 'worker-died' || reason === 'lease-lost') void this.#rejoin(reason);
       else this.#close({ code: 'room_closed', message: reason });
     });
     s.on('rejoinRequired', ({ reason }: { reason: string }) => void this.#rejoin(reason));
@@ -512,6 +634,28 @@ export class RoomClient {
     return out;
   }
 
+  /**
+   * The network path each transport's media takes, from its selected ICE
+   * candidate pair: 'relay' on the local side means through the TURN server
+   * (with the protocol the browser speaks to it).
+   */
+  async paths(): Promise<Partial<Record<'send' | 'recv', { local: string; remote: string; relayProtocol: string | undefined }>>> {
+    const out: Partial<Record<'send' | 'recv', { local: string; remote: string; relayProtocol: string | undefined }>> = {};
+    for (const [direction, transport] of [['send', this.#send], ['recv', this.#recv]] as const) {
+      if (!transport || transport.closed) continue;
+      type Stat = { id: string; type: string; selectedCandidatePairId?: string; localCandidateId?: string; remoteCandidateId?: string; candidateType?: string; relayProtocol?: string; nominated?: boolean; state?: string };
+      const byId = new Map<string, Stat>();
+      (await transport.getStats()).forEach((s: Stat) => byId.set(s.id, s));
+      const pairId = [...byId.values()].find((s) => s.type === 'transport' && s.selectedCandidatePairId)?.selectedCandidatePairId;
+      // Without a transport entry naming it, the nominated pair that succeeded is the one in use.
+      const pair = pairId ? byId.get(pairId) : [...byId.values()].find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+      const local = pair?.localCandidateId ? byId.get(pair.localCandidateId) : undefined;
+      const remote = pair?.remoteCandidateId ? byId.get(pair.remoteCandidateId) : undefined;
+      if (local?.candidateType && remote?.candidateType) out[direction] = { local: local.candidateType, remote: remote.candidateType, relayProtocol: local.relayProtocol };
+    }
+    return out;
+  }
+
   #teardownTransports(): void {
     for (const timer of this.#iceTimers.values()) clearTimeout(timer);
     this.#iceTimers.clear();
@@ -530,7 +674,7 @@ export class RoomClient {
     this.#teardownTransports();
     for (const track of this.#tracks.values()) track.stop();
     this.#tracks.clear();
-    this.socket.disconnect();
+    this.#socket.disconnect();
     this.#listener.status('closed', detail);
   }
 

@@ -6,11 +6,12 @@
 import { getJson, sendJson, type User } from './api.ts';
 import { DefencePanel } from './defence.ts';
 import { clear, h, nextId } from './dom.ts';
-import { t, type MessageKey } from './i18n.ts';
+import { relabel, t, type MessageKey } from './i18n.ts';
 import { ReviewPanel } from './review.ts';
 import { RoomClient, type PeerInfo, type RemoteMedia, type RoomStatus, type Source } from './room-client.ts';
 import { RequestError } from './signal.ts';
 import { formatDateTime, formatTime } from './time.ts';
+import { codeText, errorText, mediaErrorText } from './ui.ts';
 
 const REFUSALS = ['too_early', 'not_a_participant', 'session_over', 'session_cancelled', 'session_not_found'] as const;
 
@@ -19,6 +20,8 @@ interface Tile {
   video: HTMLVideoElement;
   caption: HTMLElement;
   mic: HTMLElement;
+  /** The person's connection quality (excellent, good, poor, lost). */
+  quality: HTMLElement;
   audio?: HTMLAudioElement;
 }
 
@@ -26,6 +29,8 @@ export interface RoomView {
   element: HTMLElement;
   /** Leaves the room and releases camera, mic and sockets. */
   dispose(): Promise<void>;
+  /** The language changed: re-label everything in place, staying in the call. */
+  relabel(): void;
 }
 
 declare global {
@@ -42,7 +47,7 @@ export function refusalMessage(code: string, details: Record<string, unknown>, u
     return t('error.too_early', { time: opensAt ? formatDateTime(opensAt, user.timeZone) : '—' });
   }
   if ((REFUSALS as readonly string[]).includes(code)) return t(`error.${code}` as MessageKey);
-  return t('error.generic', { message: code });
+  return codeText(code);
 }
 
 const CLOSE_REASONS: Record<string, MessageKey> = {
@@ -56,7 +61,7 @@ const CLOSE_REASONS: Record<string, MessageKey> = {
 /** Why the room closed, in words. */
 export function closedMessage(reason: string): string {
   const key = CLOSE_REASONS[reason];
-  return key ? t(key) : t('room.closed', { reason });
+  return key ? t(key) : t('room.closed');
 }
 
 export function roomView(sessionId: string, user: User, navigate: (hash: string) => void): RoomView {
@@ -106,8 +111,9 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
     video.muted = true;
     const mic = h('span', { class: 'mic-off', hidden: true, title: t('room.muted') }, h('span', { 'aria-hidden': 'true' }, '🔇'), h('span', { class: 'visually-hidden' }, t('room.muted')));
     const caption = h('span', { class: 'name' });
-    const figure = h('figure', { class: `tile${self ? ' self' : ''}`, 'data-user-id': userId }, video, h('figcaption', {}, caption, mic));
-    tile = { figure, video, caption, mic };
+    const quality = h('span', { class: 'quality', 'data-quality': 'excellent' });
+    const figure = h('figure', { class: `tile${self ? ' self' : ''}`, 'data-user-id': userId }, video, h('figcaption', {}, caption, mic, quality));
+    tile = { figure, video, caption, mic, quality };
     tiles.set(userId, tile);
     if (self) grid.prepend(figure);
     else grid.append(figure);
@@ -120,6 +126,9 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
       const name = nameOf(userId);
       tile.caption.textContent = userId === user.id ? t('room.you', { name }) : name;
       tile.figure.setAttribute('aria-label', t('room.cameraOf', { name }));
+      const level = userId === user.id ? client.selfQuality : (peers.find((p) => p.userId === userId)?.quality ?? 'excellent');
+      tile.quality.dataset.quality = level;
+      tile.quality.textContent = t(`room.quality.${level}`);
     }
   }
 
@@ -306,7 +315,7 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
       onclick: () => {
         const sharing = !!client.localTrack('screen');
         (sharing ? client.stopSource('screen') : client.startScreen()).catch((err: Error) =>
-          showAlert(t('room.screenFailed', { message: err instanceof RequestError && err.code === 'screen_share_busy' ? t('error.screen_share_busy') : err.message })),
+          showAlert(t('room.screenFailed', { message: mediaErrorText(err) })),
         );
       },
     },
@@ -328,8 +337,8 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
   );
   const camId = nextId('camera');
   const micId = nextId('microphone');
-  const camSelect = h('select', { id: camId, onchange: () => void client.startDevice('webcam', camSelect.value).catch((e: Error) => showAlert(t('room.mediaDenied', { message: e.message }))) });
-  const micSelect = h('select', { id: micId, onchange: () => void client.startDevice('mic', micSelect.value).catch((e: Error) => showAlert(t('room.mediaDenied', { message: e.message }))) });
+  const camSelect = h('select', { id: camId, onchange: () => void client.startDevice('webcam', camSelect.value).catch((e: unknown) => showAlert(t('room.mediaDenied', { message: mediaErrorText(e) }))) });
+  const micSelect = h('select', { id: micId, onchange: () => void client.startDevice('mic', micSelect.value).catch((e: unknown) => showAlert(t('room.mediaDenied', { message: mediaErrorText(e) }))) });
   const devices = h(
     'details',
     { class: 'devices' },
@@ -348,16 +357,16 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
       hidden: true,
       onclick: () => {
         const path = runningRecordingId ? `/sessions/${sessionId}/recordings/${runningRecordingId}/stop` : `/sessions/${sessionId}/recordings`;
-        sendJson('POST', path).catch((err: Error) => showAlert(t('error.generic', { message: err.message })));
+        sendJson('POST', path).catch((err: unknown) => showAlert(errorText(err)));
       },
     },
     t('room.record.start'),
   );
   const consentBox = h('input', { type: 'checkbox', id: 'recording-consent' });
   consentBox.addEventListener('change', () => {
-    sendJson('PUT', `/sessions/${sessionId}/recording-consent`, { granted: consentBox.checked }).catch((err: Error) => {
+    sendJson('PUT', `/sessions/${sessionId}/recording-consent`, { granted: consentBox.checked }).catch((err: unknown) => {
       consentBox.checked = !consentBox.checked;
-      showAlert(t('error.generic', { message: err.message }));
+      showAlert(errorText(err));
     });
   });
   const consent = h('span', { class: 'consent', hidden: true }, consentBox, h('label', { for: 'recording-consent' }, t('room.consent')));
@@ -420,7 +429,7 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
     try {
       await client.join();
     } catch (err) {
-      const e = err instanceof RequestError ? err : new RequestError('error', (err as Error).message);
+      const e = err instanceof RequestError ? err : new RequestError('rooms_unavailable', '');
       refused = true;
       setStatus('');
       showAlert(refusalMessage(e.code, e.details, user));
@@ -440,7 +449,7 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
       try {
         await client.startDevice(source);
       } catch (err) {
-        showAlert(t('room.mediaDenied', { message: (err as Error).message }));
+        showAlert(t('room.mediaDenied', { message: mediaErrorText(err) }));
       }
     }
     await fillDevices().catch(() => undefined);
@@ -448,6 +457,11 @@ export function roomView(sessionId: string, user: User, navigate: (hash: string)
 
   return {
     element,
+    relabel() {
+      relabel(element);
+      renderNames();
+      renderPresence();
+    },
     async dispose() {
       document.removeEventListener('click', closeDevices);
       review.close();

@@ -12,6 +12,7 @@
  */
 import { clear, h, nextId } from './dom.ts';
 import { t } from './i18n.ts';
+import { errorText } from './ui.ts';
 
 export interface Mark {
   block: string;
@@ -251,7 +252,7 @@ export class VerdictArea {
           (err: unknown) => {
             this.#focusConfirmed = false;
             confirm.disabled = false;
-            error.textContent = t('error.generic', { message: (err as Error).message });
+            error.textContent = errorText(err);
             error.hidden = false;
             confirm.focus();
           },
@@ -507,10 +508,7 @@ export class VerdictArea {
       if (this.#formStatus) this.#formStatus.textContent = t('verdict.proposed');
     } catch (err) {
       const code = (err as { code?: string }).code;
-      const message = (err as Error).message;
-      this.#showError(
-        code === 'marks_do_not_match_blocks' ? t('verdict.error.blocks', { message }) : code === 'not_verdict_phase' ? t('verdict.error.phase') : t('error.generic', { message }),
-      );
+      this.#showError(code === 'marks_do_not_match_blocks' ? t('verdict.error.blocks') : code === 'not_verdict_phase' ? t('verdict.error.phase') : errorText(err));
       submit.focus();
     } finally {
       submit.disabled = false;

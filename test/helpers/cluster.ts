@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { seedDemoSchool, type DemoSchool } from '../../src/school/index.ts';
+import type { Db } from '../../src/db/index.ts';
+import { api, deleteRedisPrefix, TEST_JWT_SECRET, testRedisUrl } from './app.ts';
+import { createTestDb, type Teardown } from './db.ts';
+import { insertSession } from './sessions.ts';
+import { serverProcessEnv, startServerProcess, stopProcess, type ServerProcess } from './server-process.ts';
+import { RoomRequestError, WeriftPeer, type JoinData } from './werift-peer.ts';
+
+export interface ClusterNode {
+  id: string;
+  url: string;
+  env: Record<string, string>;
+  proc: ServerProcess;
+}
+
+export interface Cluster {
+  db: Db;
+  demo: DemoSchool;
+  prefix: string;
+  nodes: ClusterNode[];
+  byUrl(url: string): ClusterNode;
+  login(who: { email: string; password: string }, via?: ClusterNode): Promise<string>;
+}
+
+/**
+ * N server processes started as `npm start` starts them (src/server/main.ts),
+ * each with its own port, node id and public URL, on one PostgreSQL database
+ * (the demo school seeded) and one Redis prefix: a deployment behind a load
+ * balancer, on this machine. Killed at teardown if still running. `redisUrl`:
+ * another Redis than the shared test one (a private one the test may restart).
+ */
+export async function startCluster(t: Teardown, ids: string[], extraEnv: Record<string, string> = {}, options: { redisUrl?: string } = {}): Promise<Cluster> {
+  const redisUrl = options.redisUrl ?? testRedisUrl;
+  const { db, url: databaseUrl } = await createTestDb(t, 'pg');
+  const demo = (await seedDemoSchool(db))!;
+  const prefix = `t${randomBytes(4).toString('hex')}`;
+  if (redisUrl === testRedisUrl) t.teardown(() => deleteRedisPrefix(redisUrl, prefix));
+  const nodes = await Promise.all(
+    ids.map(async (id) => {
+      const { env, url } = await serverProcessEnv(t, { databaseUrl: databaseUrl!, redisUrl, redisPrefix: prefix });
+      return { id, url, env: { ...env, ROOM_JOIN_EARLY_MINUTES: '120', ROOM_GRACE_AFTER_END_MINUTES: '120', ROOMS_NODE_ID: id, PUBLIC_URL: url, JWT_SECRET: TEST_JWT_SECRET, SEED_DEMO: 'false', ...extraEnv } };
+    }),
+  );
+  // Pages may come from any node and be sent to a room on another one (what a load balancer's
+  // single origin does in production): every node accepts the others' origins.
+  const origins = nodes.map((n) => n.url).join(',');
+  for (const node of nodes) node.env = { ALLOWED_ORIGINS: origins, ...node.env } as typeof node.env;
+  const started: ClusterNode[] = [];
+  t.teardown(async () => {
+    await Promise.all(started.map((n) => stopProcess(n.proc.child, 'SIGKILL')));
+  });
+  // One after another: two cores, and each start loads the whole server.
+  for (const node of nodes) started.push({ ...node, proc: await startServerProcess(node.env) });
+  return {
+    db,
+    demo,
+    prefix,
+    nodes: started,
+    byUrl: (url) => started.find((n) => n.url === url)!,
+    async login(who, via = started[0]!) {
+      const res = await api(via.url, 'POST', '/auth/login', undefined, { email: who.email, password: who.password });
+      if (res.status !== 200) throw new Error(`login of ${who.email} failed: ${res.status}`);
+      return res.body.accessToken as string;
+    },
+  };
+}
+
+let slot = 0;
+
+/**
+ * A mentoring session of the demo student and mentor that may be entered now,
+ * for nodes started with ROOM_JOIN_EARLY_MINUTES and ROOM_GRACE_AFTER_END_MINUTES
+ * of 120 (see startCluster): each call takes the next 50-second slot from an
+ * hour ago on, as one person's sessions may not overlap.
+ */
+export function enterableSession(db: Db, demo: DemoSchool, kind: 'mentoring' | 'defence' = 'mentoring'): Promise<string> {
+  const startsAt = Date.now() - 60 * 60_000 + slot++ * 60_000;
+  if (kind === 'defence') {
+    return insertSession(db, {
+      kind: 'defence',
+      enrollmentId: demo.enrollmentId,
+      hostId: demo.jury[0].id,
+      startsAt: new Date(startsAt),
+      endsAt: new Date(startsAt + 50_000),
+      participants: [
+        { userId: demo.student.id, role: 'student' },
+        { userId: demo.jury[0].id, role: 'jury' },
+        { userId: demo.jury[1].id, role: 'jury' },
+      ],
+    });
+  }
+  return insertSession(db, {
+    kind: 'mentoring',
+    enrollmentId: demo.enrollmentId,
+    projectId: demo.projectIds[0]!,
+    hostId: demo.mentor.id,
+    startsAt: new Date(startsAt),
+    endsAt: new Date(startsAt + 50_000),
+    participants: [
+      { userId: demo.student.id, role: 'student' },
+      { userId: demo.mentor.id, role: 'mentor' },
+    ],
+  });
+}
+
+/**
+ * Joins a session's room entering through `entryUrl`, following a
+ * `room_elsewhere` answer to the owner's signalling URL as the browser client
+ * does (a `room_moving` answer is retried). Returns the peer, its join
+ * answer, and the URL of the node that holds the room.
+ */
+export async function joinThrough(entryUrl: string, token: string, sessionId: string, timeoutMs = 30_000): Promise<{ peer: WeriftPeer; joined: JoinData; url: string }> {
+  const until = Date.now() + timeoutMs;
+  let url = entryUrl;
+  for (;;) {
+    let peer: WeriftPeer;
+    try {
+      peer = await WeriftPeer.connect(url, token);
+    } catch (err) {
+      // The named node does not answer (it died after its last registry publication): back through the entry.
+      if (Date.now() > until) throw err;
+      url = entryUrl;
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    try {
+      return { peer, joined: await peer.join(sessionId), url };
+    } catch (err) {
+      await peer.close();
+      if (!(err instanceof RoomRequestError) || Date.now() > until) throw err;
+      if (err.code === 'room_elsewhere') url = String(err.details?.url);
+      else if (err.code === 'room_moving' || err.code === 'no_node_available') await new Promise((r) => setTimeout(r, 500));
+      else throw err;
+    }
+  }
+}
