@@ -17,7 +17,7 @@ const presenceOf = (app: FastifyInstance, match: (e: DomainEventMap['room.presen
   });
 
 /**
- * A planned server restart (SIGTERM-style close: rooms close `server-draining`)
+ * A planned server restart (SIGTERM-style close: rooms close `server_draining`)
  * is not a departure: the participant who comes back to the restarted server
  * within the grace has one visit with one network gap.
  */

@@ -222,9 +222,9 @@ t.test('three nodes, one school', async (t) => {
     await room.m.peer.waitForPackets(room.videoConsumer, 20, { from: before, timeoutMs: 20_000 });
     t.pass('the live room goes on during the drain');
 
-    // At the deadline the room closes with server-draining: the clients join again and are placed elsewhere.
+    // At the deadline the room closes with server_draining: the clients join again and are placed elsewhere.
     const closing = await Promise.all([room.s.peer.nextEvent('roomClosing', () => true, 30_000), room.m.peer.nextEvent('roomClosing', () => true, 30_000)]);
-    t.same(closing, [{ reason: 'server-draining' }, { reason: 'server-draining' }]);
+    t.same(closing, [{ reason: 'server_draining' }, { reason: 'server_draining' }]);
     await Promise.all([room.s.peer.close(), room.m.peer.close()]);
     const s = await joinThrough(draining.url, student, room.sessionId, 30_000).catch(() => joinThrough(other.url, student, room.sessionId));
     const m = await joinThrough(other.url, mentor, room.sessionId);

@@ -61,11 +61,11 @@ t.test('room lifecycle: one room per session, directory, leave, timeouts, isolat
     t.same(await left, { peerId: ja.peerId, userId: demo.student.id });
     const closed = roomClosed(ctx, sessionId);
     await b.request('leave');
-    t.same(await closed, { sessionId, reason: 'departure-timeout' });
+    t.same(await closed, { sessionId, reason: 'departure_timeout' });
     t.equal(rooms.getRoom(sessionId), undefined);
     t.equal(await redis.get(`${ctx.config.redisPrefix}:room:${sessionId}`), null, 'directory entry released');
     t.equal(observed.filter((o) => o.startsWith('joined')).length, 2);
-    t.same(observed.slice(-3), ['left', 'left', 'close departure-timeout']);
+    t.same(observed.slice(-3), ['left', 'left', 'close departure_timeout']);
     await t.rejects(a.request('createTransport', { direction: 'recv' }), new RoomRequestError('createTransport', 'not_joined', 'Join a room first'));
   });
 
@@ -111,8 +111,8 @@ t.test('room lifecycle: one room per session, directory, leave, timeouts, isolat
     await a.join(sessionId);
     const closing = a.nextEvent('roomClosing');
     const closed = roomClosed(ctx, sessionId);
-    t.same(await closing, { reason: 'session-ended' });
-    t.equal((await closed).reason, 'session-ended');
+    t.same(await closing, { reason: 'session_ended' });
+    t.equal((await closed).reason, 'session_ended');
     t.equal(rooms.getRoom(sessionId), undefined);
   });
 
@@ -122,7 +122,7 @@ t.test('room lifecycle: one room per session, directory, leave, timeouts, isolat
     await a.join(sessionId);
     const closing = a.nextEvent('roomClosing');
     ctx.app.events.emit('session.cancelled', { sessionId, late: true });
-    t.same(await closing, { reason: 'session-cancelled' });
+    t.same(await closing, { reason: 'session_cancelled' });
   });
 
   await t.test('isolation: nobody consumes the isolated user and they consume nobody', async (t) => {
@@ -186,14 +186,14 @@ t.test('a room nobody enters closes after the empty timeout, distinct from the d
   clock.advance(299_999);
   t.equal(room.closed, false, 'still open just before the empty timeout');
   clock.advance(1);
-  t.equal(await closing, 'empty-timeout');
+  t.equal(await closing, 'empty_timeout');
   t.same(closedRooms, [room]);
   t.equal(room.router.closed, true);
   await t.rejects(Promise.resolve().then(() => room.setIsolated('x', true, 'late')), { code: 'room_closed' });
-  t.equal(await room.close('again').then(() => 'same'), 'same', 'a second close is a no-op');
+  t.equal(await room.close('session_ended').then(() => 'same'), 'same', 'a second close is a no-op');
 });
 
-t.test('shutting down closes every room with server-draining', async (t) => {
+t.test('shutting down closes every room with server_draining', async (t) => {
   const ctx = await startTestApp(t);
   const sessionId = await liveSession(ctx);
   const a = await WeriftPeer.connect(ctx.url, await ctx.login(ctx.demo.student));
@@ -204,8 +204,8 @@ t.test('shutting down closes every room with server-draining', async (t) => {
   const closed = roomClosed(ctx, sessionId);
   const pool = ctx.app.rooms.pool;
   await ctx.app.close();
-  t.equal(await reason, 'server-draining');
-  t.equal((await closed).reason, 'server-draining');
+  t.equal(await reason, 'server_draining');
+  t.equal((await closed).reason, 'server_draining');
   t.equal(pool.closed, true);
   t.same(pool.slots(), [], 'workers closed');
 });

@@ -43,10 +43,10 @@ t.test('killing the worker rebuilds the room on a new worker and tells the clien
   process.kill(pid, 'SIGKILL');
 
   const [toStudent, toMentor] = await told;
-  t.same(toStudent, { reason: 'worker-died' });
-  t.same(toMentor, { reason: 'worker-died' });
+  t.same(toStudent, { reason: 'worker_died' });
+  t.same(toMentor, { reason: 'worker_died' });
   await consumerClosed;
-  t.equal((await rebuilt).reason, 'worker-died');
+  t.equal((await rebuilt).reason, 'worker_died');
   t.equal(rooms.getRoom(sessionId), room, 'the same room lives on');
   t.not(room.router, oldRouter, 'on a new router');
   t.ok(oldRouter.closed);
@@ -116,7 +116,7 @@ t.test('a user who comes back within the reconnection grace gets the same peer',
   t.teardown(() => tab.close());
   const replaced = back.nextEvent('roomClosing');
   const tabJoin = await tab.join(sessionId);
-  t.same(await replaced, { reason: 'joined-elsewhere' });
+  t.same(await replaced, { reason: 'joined_elsewhere' });
   t.equal(tabJoin.peerId, first.peerId);
   t.equal((await back.request('createTransport', { direction: 'recv' }).catch((e) => e.code)), 'not_joined');
   t.same(left, []);
@@ -196,7 +196,7 @@ t.test('a recovered socket whose peer is already gone is told to rejoin', async 
   await seen;
   const told = student.nextEvent('rejoinRequired');
   student.socket.io.engine.close();
-  t.same(await told, { reason: 'peer-expired' });
+  t.same(await told, { reason: 'peer_expired' });
   t.equal(student.socket.recovered, true);
   t.equal(await student.request('createTransport', { direction: 'recv' }).catch((e) => e.code), 'not_joined');
   const again = await student.join(sessionId);

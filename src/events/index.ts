@@ -28,6 +28,16 @@ export type PresenceType =
 /** A participant's connection quality (LiveKit's names). */
 export type ConnectionQuality = 'excellent' | 'good' | 'poor' | 'lost';
 
+/** Why a room closed; sent to clients in `roomClosing` and in the `room.closed` domain event. */
+export type RoomCloseReason =
+  | 'empty_timeout'
+  | 'departure_timeout'
+  | 'session_ended'
+  | 'session_cancelled'
+  | 'worker_died'
+  | 'server_draining'
+  | 'lease_lost';
+
 export interface DomainEventMap {
   'session.booked': { sessionId: string };
   'session.rescheduled': { sessionId: string };
@@ -38,7 +48,7 @@ export interface DomainEventMap {
   'room.presence': { sessionId: string; userId: string; type: PresenceType; source?: 'mic' | 'webcam' | 'screen'; at: Date };
   /** A participant's connection quality changed (rooms samples it every second). */
   'room.quality': { sessionId: string; userId: string; level: ConnectionQuality; at: Date };
-  'room.closed': { sessionId: string; reason: string };
+  'room.closed': { sessionId: string; reason: RoomCloseReason };
   'attendance.finalized': { sessionId: string };
   'attendance.no_show': { sessionId: string; userIds: string[] };
   'recording.ready': { sessionId: string; recordingId: string };

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
-import type { ConnectionQuality } from '../events/index.ts';
+import type { ConnectionQuality, RoomCloseReason } from '../events/index.ts';
+export type { RoomCloseReason } from '../events/index.ts';
 import type { IceServer } from './config.ts';
 
 /**
@@ -92,6 +93,9 @@ export interface JoinResult {
   isolated: boolean;
 }
 
+/** Why a peer must join again (it keeps its place): the media worker was replaced, or its peer expired. */
+export type RejoinReason = 'worker_died' | 'peer_expired';
+
 /** What the server pushes to sockets of the `/rooms` namespace. */
 export interface ServerEvents {
   peerJoined: { peer: PeerInfo };
@@ -102,8 +106,9 @@ export interface ServerEvents {
   producerResumed: { producerId: string; peerId: string };
   consumerClosed: { consumerId: string; producerId: string };
   activeSpeaker: { userId: string | null };
-  roomClosing: { reason: string };
-  rejoinRequired: { reason: string };
+  /** For this socket only: `joined_elsewhere` (another socket of the same user took its place), `removed` (a coordinator removed the person). */
+  roomClosing: { reason: RoomCloseReason | 'joined_elsewhere' | 'removed' };
+  rejoinRequired: { reason: RejoinReason };
   isolationChanged: { userId: string; isolated: boolean; reason: string };
   /** Addition: a peer's socket dropped (it keeps its place during the reconnection grace) or came back. */
   peerConnection: { peerId: string; userId: string; connected: boolean };

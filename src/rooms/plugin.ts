@@ -24,7 +24,7 @@ declare module 'fastify' {
  * the rooms themselves and the `/rooms` Socket.IO namespace. Decorates
  * `app.rooms` for attendance, recording and progression.
  *
- * Shutdown: preClose closes every room ('server-draining', clients told while
+ * Shutdown: preClose closes every room ('server_draining', clients told while
  * their sockets still exist); onClose closes the workers.
  */
 export const roomsPlugin = fp(
@@ -80,7 +80,6 @@ export const roomsPlugin = fp(
       return null;
     });
     commands.handle('room.sessionChanged', async (sessionId, { cancelled }) => rooms.sessionChanged(sessionId, Boolean(cancelled)));
-    commands.handle('room.close', async (sessionId, { reason }) => rooms.getRoom(sessionId)?.close(String(reason)) ?? null);
     commands.handle('room.removeParticipant', async (sessionId, { userId }) => {
       const room = rooms.getRoom(sessionId);
       const peer = room?.peerOfUser(String(userId));
@@ -124,12 +123,12 @@ export const roomsPlugin = fp(
     app.addHook('preClose', async () => {
       offCancelled();
       offRescheduled();
-      await app.shutdown.step('rooms', () => rooms.closeAll('server-draining'));
+      await app.shutdown.step('rooms', () => rooms.closeAll('server_draining'));
       // Upgraded connections keep the HTTP server open: drop this namespace's sockets.
       nsp.local.disconnectSockets(true);
     });
     app.addHook('onClose', async () => {
-      await app.shutdown.step('rooms', () => rooms.closeAll('server-draining'));
+      await app.shutdown.step('rooms', () => rooms.closeAll('server_draining'));
       directory.stop();
       await app.shutdown.step('node registry', () => registry.stop());
       await app.shutdown.step('room commands', () => commands.stop());

@@ -12,21 +12,12 @@ import { mediaCodecs } from './codecs.ts';
 import type { RoomsConfig } from './config.ts';
 import type { RoomDirectory } from './directory.ts';
 import { MediaMonitor } from './media-monitor.ts';
-import type { JoinResult, PeerInfo, ServerEvents, Source } from './messages.ts';
+import type { JoinResult, PeerInfo, RoomCloseReason, ServerEvents, Source } from './messages.ts';
+export type { RoomCloseReason } from './messages.ts';
 import { Peer, type MediaData, type PeerConsumer, type PeerProducer, type PeerTransport, type TransportData } from './peer.ts';
 import { iceServersFor } from './turn.ts';
 import type { WorkerPool } from './workers.ts';
 
-/** Why a room closed; sent to clients in `roomClosing` and in the `room.closed` domain event. */
-export type RoomCloseReason =
-  | 'empty-timeout'
-  | 'departure-timeout'
-  | 'session-ended'
-  | 'session-cancelled'
-  | 'worker-died'
-  | 'server-draining'
-  | 'lease-lost'
-  | (string & {});
 
 
 export interface RoomProducer {
@@ -132,7 +123,7 @@ export class Room {
       router = placed.router;
       const speakerObserver = await router.createActiveSpeakerObserver({ interval: 300 });
       const room = new Room(deps, router, placed.webRtcServer, speakerObserver);
-      room.#armEmptyTimer(deps.config.emptyTimeoutSeconds, 'empty-timeout');
+      room.#armEmptyTimer(deps.config.emptyTimeoutSeconds, 'empty_timeout');
       room.#armEndTimer();
       room.#monitor.start();
       deps.logger.info({ sessionId: room.sessionId }, 'room created');
@@ -225,7 +216,7 @@ export class Room {
       const previous = peer.socket;
       peer.clearGrace();
       if (previous && previous !== socket) {
-        previous.emit('roomClosing', { reason: 'joined-elsewhere' } satisfies ServerEvents['roomClosing']);
+        previous.emit('roomClosing', { reason: 'joined_elsewhere' } satisfies ServerEvents['roomClosing']);
         void previous.leave(sessionChannel(this.sessionId));
         delete previous.data.room;
       }
@@ -315,7 +306,7 @@ export class Room {
     if (!this.#closed) this.#broadcast(peer, 'peerLeft', { peerId: peer.id, userId: peer.userId });
     this.#presence(peer, presence);
     this.observer.emit('peerleft', { userId: peer.userId });
-    if (!this.#closed && this.#peers.size === 0) this.#armEmptyTimer(this.#deps.config.departureGraceSeconds, 'departure-timeout');
+    if (!this.#closed && this.#peers.size === 0) this.#armEmptyTimer(this.#deps.config.departureGraceSeconds, 'departure_timeout');
   }
 
   // ------------------------------------------------------------ isolation
@@ -556,7 +547,7 @@ export class Room {
     this.#closed = true;
     // A planned restart is not a departure: everyone's visit is suspended (a
     // network gap for attendance) and resumes when they rejoin the new process.
-    const presence: PresenceType = reason === 'server-draining' ? 'disconnect' : 'leave';
+    const presence: PresenceType = reason === 'server_draining' ? 'disconnect' : 'leave';
     for (const peer of [...this.#peers.values()]) {
       try {
         // Their media ends with the room: it no longer vouches for them.
@@ -590,7 +581,7 @@ export class Room {
     const router = this.#router;
     router.on('workerclose', () => {
       if (this.#closed || router !== this.#router) return;
-      this.#rebuilding = this.#rebuild('worker-died');
+      this.#rebuilding = this.#rebuild('worker_died');
     });
     this.#speakerObserver.on('dominantspeaker', ({ producer }) => {
       const userId = (producer.appData as Partial<MediaData>).userId ?? null;
@@ -598,7 +589,7 @@ export class Room {
     });
   }
 
-  async #rebuild(reason: string): Promise<void> {
+  async #rebuild(reason: 'worker_died'): Promise<void> {
     const { logger, pool } = this.#deps;
     logger.warn({ sessionId: this.sessionId, reason }, 'room lost its router; rebuilding it');
     // Producers/consumers/transports were closed with the router (their close
@@ -712,7 +703,7 @@ export class Room {
     const delay = closesAt - this.#deps.clock.now().getTime();
     // Re-checked when it fires: the session may have been rescheduled (sessionChanged re-arms it too).
     this.#endTimer = this.#deps.clock.setTimer(() => {
-      if (this.#deps.clock.now().getTime() >= closesAt) void this.close('session-ended');
+      if (this.#deps.clock.now().getTime() >= closesAt) void this.close('session_ended');
       else this.#armEndTimer();
     }, delay);
   }

@@ -158,16 +158,16 @@ export class RoomsService {
     // The peer is gone (grace over, room closed or rebuilt elsewhere): out of the channel, and told to join again.
     delete socket.data.room;
     void socket.leave(sessionChannel(binding.sessionId));
-    socket.emit('rejoinRequired', { reason: 'peer-expired' });
+    socket.emit('rejoinRequired', { reason: 'peer_expired' });
   }
 
   /** A session was rescheduled or cancelled: keep the live room in step. */
   async sessionChanged(sessionId: string, cancelled: boolean): Promise<void> {
     const room = this.#rooms.get(sessionId);
     if (!room) return;
-    if (cancelled) return room.close('session-cancelled');
+    if (cancelled) return room.close('session_cancelled');
     const session = await findSession(this.#deps.db, sessionId);
-    if (!session || session.status === 'cancelled') return room.close('session-cancelled');
+    if (!session || session.status === 'cancelled') return room.close('session_cancelled');
     room.updateSession(session);
   }
 
@@ -181,7 +181,7 @@ export class RoomsService {
    * SIGTERM's first phase: this node turns `draining` (no new rooms placed
    * here, /readyz 503) and its live rooms go on until they all end, the
    * deadline passes, or `force` aborts (a second SIGTERM). Resolves then; the
-   * shutdown that follows closes what is left with `server-draining`, which
+   * shutdown that follows closes what is left with `server_draining`, which
    * tells the clients to join again: they are placed on another node.
    */
   async drainUntilEmpty(deadlineMs: number, force: AbortSignal, beforeMove: () => Promise<void> = async () => undefined): Promise<void> {
@@ -198,9 +198,9 @@ export class RoomsService {
     if (this.#rooms.size + this.#creating.size === 0) return;
     // What must end while media still flows (recorders finalise their files) goes first.
     await beforeMove();
-    // Told now, while every socket is up (the shutdown drops sockets first): `server-draining` makes
+    // Told now, while every socket is up (the shutdown drops sockets first): `server_draining` makes
     // clients join again, and the rooms are placed on nodes that are serving (leases released by the close).
-    await this.closeAll('server-draining');
+    await this.closeAll('server_draining');
   }
 
   get draining(): boolean {
@@ -212,10 +212,10 @@ export class RoomsService {
     const room = this.#rooms.get(sessionId);
     if (!room) return;
     this.#deps.logger.warn({ sessionId }, 'the room lease is held by another node; closing this copy');
-    void room.close('lease-lost');
+    void room.close('lease_lost');
   }
 
-  /** Stops taking rooms and closes every room with the reason (shutdown: 'server-draining'). */
+  /** Stops taking rooms and closes every room with the reason (shutdown: 'server_draining'). */
   async closeAll(reason: RoomCloseReason): Promise<void> {
     this.#draining = true;
     await Promise.allSettled([...this.#creating.values()]);

@@ -477,7 +477,7 @@ export class RoomClient {
     s.on('activeSpeaker', ({ userId }: { userId: string | null }) => this.#listener.activeSpeaker(userId));
     s.on('roomClosing', ({ reason }: { reason: string }) => {
       // A server going away or a crashed media worker: the room comes back (elsewhere) when we join again.
-      if (reason === 'server-draining' || reason === 'worker-died' || reason === 'lease-lost') void this.#rejoin(reason);
+      if (reason === 'server_draining' || reason === 'worker_died' || reason === 'lease_lost') void this.#rejoin(reason);
       else this.#close({ code: 'room_closed', message: reason });
     });
     s.on('rejoinRequired', ({ reason }: { reason: string }) => void this.#rejoin(reason));

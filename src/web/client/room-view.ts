@@ -51,11 +51,11 @@ export function refusalMessage(code: string, details: Record<string, unknown>, u
 }
 
 const CLOSE_REASONS: Record<string, MessageKey> = {
-  'joined-elsewhere': 'room.reason.joinedElsewhere',
-  'session-ended': 'room.reason.ended',
-  'session-cancelled': 'room.reason.cancelled',
-  'empty-timeout': 'room.reason.empty',
-  'departure-timeout': 'room.reason.empty',
+  'joined_elsewhere': 'room.reason.joinedElsewhere',
+  'session_ended': 'room.reason.ended',
+  'session_cancelled': 'room.reason.cancelled',
+  'empty_timeout': 'room.reason.empty',
+  'departure_timeout': 'room.reason.empty',
 };
 
 /** Why the room closed, in words. */
