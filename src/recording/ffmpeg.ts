@@ -141,6 +141,10 @@ export class FfmpegRecorder {
       '-loglevel', 'warning',
       '-protocol_whitelist', 'file,pipe,udp,rtp',
       '-fpsprobesize', '0',
+      // No RTP reorder queue: after an outage the first packet's sequence number is far ahead of the last one
+      // seen, and a queue waits for the missing ones (until it fills: seconds of audio) before writing anything.
+      // Packets from mediasoup over loopback arrive in order, so the queue only ever delays.
+      '-reorder_queue_size', '0',
       '-f', 'sdp',
       '-i', options.sdpPath,
       '-map', '0',
