@@ -1,9 +1,9 @@
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { api } from './helpers/app.ts';
 import { enterableSession, joinThrough, startCluster } from './helpers/cluster.ts';
-import { documentedConfig, startHaproxy } from './helpers/haproxy.ts';
+import { documentedConfig, HAPROXY_MISSING, haproxyPath, startHaproxy } from './helpers/haproxy.ts';
 import { freePort } from './helpers/server-process.ts';
 import type { WeriftPeer } from './helpers/werift-peer.ts';
 
@@ -33,6 +33,9 @@ const loginFrom = (base: string, from: string, email: string, headers: Record<st
 const answeredBy = async (base: string) => (await fetch(`${base}/metrics`).then((r) => r.text())).match(/node="([^"]+)"/)![1]!;
 
 t.test('three nodes behind HAProxy running docs/haproxy.cfg', async (t) => {
+  // Before three nodes are started for nothing.
+  if (!existsSync(haproxyPath)) throw new Error(HAPROXY_MISSING);
+  const startedAt = Date.now();
   const config = readFileSync(documentedConfig, 'utf8');
   const ids = ['node-a', 'node-b', 'node-c'] as const;
   const ports = new Set<number>();
@@ -65,6 +68,7 @@ t.test('three nodes behind HAProxy running docs/haproxy.cfg', async (t) => {
     },
     [lb, ...Object.values(own)].map(hostPort),
   );
+  t.comment(`three nodes and HAProxy started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
   t.teardown(() => {
     if (t.passing()) return;
     t.comment(`haproxy log (end):\n${haproxy.log().slice(-4000)}`);
