@@ -35,6 +35,7 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
       redis-server) command -v redis-server >/dev/null || missing="$missing Redis(redis-server)" ;;
       chromium) [ -n "${CHROMIUM_PATH:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing="$missing Chromium(or set CHROMIUM_PATH)" ;;
       coturn) command -v turnserver >/dev/null || missing="$missing coturn(turnserver)" ;;
+      haproxy) command -v haproxy >/dev/null || missing="$missing HAProxy(haproxy)" ;;
       fonts-*) ;;
       *) missing="$missing $p" ;;
     esac

@@ -56,9 +56,9 @@ function run(t: Teardown, machine: Machine, args: string[]) {
 const everything = [...groups('build'), ...groups('run'), ...groups('browser'), ...groups('ci')];
 const without = (...missing: string[]) => everything.filter((p) => !missing.includes(p));
 
-t.test('the package groups: FFmpeg and Redis to run, Chromium and fonts for the browser tests', async (t) => {
+t.test('the package groups: FFmpeg and Redis to run, Chromium and fonts for the browser tests, coturn and HAProxy for the tests that spawn them', async (t) => {
   t.same(groups('run'), ['ffmpeg', 'redis-server']);
-  t.same(groups('browser'), ['chromium', 'fonts-dejavu-core', 'coturn']);
+  t.same(groups('browser'), ['chromium', 'fonts-dejavu-core', 'coturn', 'haproxy']);
   t.ok(groups('build').includes('meson') && groups('build').includes('libsrtp2-dev'));
   const ci = readFileSync(join(root, '.ci', 'run'), 'utf8');
   t.match(ci, /ensure-system-packages\.sh build run browser ci/, 'CI installs from the same list');
@@ -99,8 +99,8 @@ t.test('missing, not root, no sudo: one line saying exactly what to install, exi
 t.test('not Debian: the missing commands in one line, exit 1; present: exit 0', async (t) => {
   const missing = run(t, { uid: 1000 }, ['run', 'browser']);
   t.equal(missing.code, 1);
-  t.match(missing.stderr, /^\[packages\] not a Debian system \(no dpkg-query\): install with your package manager: FFmpeg\(ffmpeg,ffprobe\) Redis\(redis-server\) Chromium\(or set CHROMIUM_PATH\) coturn\(turnserver\) \(Debian names: ffmpeg redis-server chromium fonts-dejavu-core coturn\), then rerun\n$/);
-  const present = run(t, { uid: 1000, commands: ['ffmpeg', 'ffprobe', 'redis-server', 'chromium', 'turnserver'] }, ['run', 'browser']);
+  t.match(missing.stderr, /^\[packages\] not a Debian system \(no dpkg-query\): install with your package manager: FFmpeg\(ffmpeg,ffprobe\) Redis\(redis-server\) Chromium\(or set CHROMIUM_PATH\) coturn\(turnserver\) HAProxy\(haproxy\) \(Debian names: ffmpeg redis-server chromium fonts-dejavu-core coturn haproxy\), then rerun\n$/);
+  const present = run(t, { uid: 1000, commands: ['ffmpeg', 'ffprobe', 'redis-server', 'chromium', 'turnserver', 'haproxy'] }, ['run', 'browser']);
   t.equal(present.code, 0, present.stderr);
 });
 

@@ -29,8 +29,14 @@ export interface Cluster {
  * (the demo school seeded) and one Redis prefix: a deployment behind a load
  * balancer, on this machine. Killed at teardown if still running. `redisUrl`:
  * another Redis than the shared test one (a private one the test may restart).
+ * `nodeEnv`: settings of one node alone (its ROOMS_NODE_URL behind a balancer).
  */
-export async function startCluster(t: Teardown, ids: string[], extraEnv: Record<string, string> = {}, options: { redisUrl?: string } = {}): Promise<Cluster> {
+export async function startCluster(
+  t: Teardown,
+  ids: string[],
+  extraEnv: Record<string, string> = {},
+  options: { redisUrl?: string; nodeEnv?: (id: string) => Record<string, string> } = {},
+): Promise<Cluster> {
   const redisUrl = options.redisUrl ?? testRedisUrl;
   const { db, url: databaseUrl } = await createTestDb(t, 'pg');
   const demo = (await seedDemoSchool(db))!;
@@ -39,7 +45,7 @@ export async function startCluster(t: Teardown, ids: string[], extraEnv: Record<
   const nodes = await Promise.all(
     ids.map(async (id) => {
       const { env, url } = await serverProcessEnv(t, { databaseUrl: databaseUrl!, redisUrl, redisPrefix: prefix });
-      return { id, url, env: { ...env, ROOM_JOIN_EARLY_MINUTES: '120', ROOM_GRACE_AFTER_END_MINUTES: '120', ROOMS_NODE_ID: id, PUBLIC_URL: url, JWT_SECRET: TEST_JWT_SECRET, SEED_DEMO: 'false', ...extraEnv } };
+      return { id, url, env: { ...env, ROOM_JOIN_EARLY_MINUTES: '120', ROOM_GRACE_AFTER_END_MINUTES: '120', ROOMS_NODE_ID: id, PUBLIC_URL: url, JWT_SECRET: TEST_JWT_SECRET, SEED_DEMO: 'false', ...extraEnv, ...options.nodeEnv?.(id) } };
     }),
   );
   // Pages may come from any node and be sent to a room on another one (what a load balancer's
