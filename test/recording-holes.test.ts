@@ -112,6 +112,17 @@ t.test('a network cut and a worker kill: every hole in the files is found, timed
   await Promise.all([student.join(sessionId), mentor.join(sessionId)]);
   t.comment('joined again');
   [cam, mic, mentorMic] = await Promise.all([produce(student, 'video'), produce(student, 'audio'), produce(mentor, 'audio')]);
+  // The cause ends when the server receives the peers' media again (their new transports connected), not
+  // when `produce` answers: until then there is nothing to record.
+  const receiving = async (producerId: string) => {
+    for (;;) {
+      const producer = app.rooms.getRoom(sessionId)?.listProducers().find((p) => p.producer.id === producerId)?.producer;
+      const stats = producer ? await producer.getStats().catch(() => []) : [];
+      if (stats.some((s) => s.packetCount > 0)) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await Promise.all([cam, mic, mentorMic].map((s) => receiving(s.producerId)));
   const resentAt = Date.now();
   await until(() => progressOf(cam.producerId) >= 3000 && progressOf(mentorMic.producerId) >= 3000, 20_000, 'recording after the worker restart');
 
@@ -130,7 +141,7 @@ t.test('a network cut and a worker kill: every hole in the files is found, timed
   const dir = join(ctx.config.recording.dir, sessionId, recordingId);
   const startMs = Date.parse(rec.startedAt);
   const cuts = { participant_network: { from: cutAt, ms: CUT_MS }, worker_restart: { from: killedAt, ms: resentAt - killedAt } } as const;
-  t.comment(`network: lost ${lostEvent.at.toISOString()} back ${backEvent.at.toISOString()}; worker restart: ${resentAt - killedAt} ms until media was sent again`);
+  t.comment(`network: lost ${lostEvent.at.toISOString()} back ${backEvent.at.toISOString()}; worker restart: ${resentAt - killedAt} ms until the server received media again`);
 
   const tracks: Array<[string, string, number, string[]]> = [
     [demo.student.id, 'webcam', 1500, ['participant_network', 'worker_restart']],
