@@ -105,6 +105,10 @@ export async function buildApp(config: AppConfig, deps: AppDependencies): Promis
     // a fresh header per request would be a fresh client address (and a fresh login limit).
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     forceCloseConnections: 'idle',
+    // The capabilities start inside one plugin ('api'): media workers, Redis subscriptions, BullMQ queues. On
+    // two busy cores that took longer than Fastify's 10 s default (a test failed with "Plugin did not start in
+    // time: 'api'"); a real hang is still reported, after a minute.
+    pluginTimeout: 60_000,
     // Errors before routing and of the HTTP parser leave as problem+json too (one warn line each).
     frameworkErrors,
     clientErrorHandler,
