@@ -113,7 +113,7 @@ t.test('authorization matrix: every route of the OpenAPI document × every role 
           let text = JSON.stringify(ack);
           for (const v of carried([payload])) text = text.split(v).join('«sent»');
           t.same(w.secrets.filter((secret) => text.includes(secret)), [], `${caller} ${key}: nothing of the other users in the ack`);
-        } else t.equal(got, expect, `${caller} ${key}: ${expect}`);
+        } else t.equal(got, expect, `${caller} ${key}: ${expect} (got ${got})`);
       }
       for (const s of byNs.values()) s.disconnect();
     }
