@@ -16,8 +16,8 @@ import { fetchRoutes, sampleOf, type RouteSpec } from './helpers/openapi.ts';
 import { insertLiveMentoring } from './helpers/sessions.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20260113);
-const HTTP_CASES = 3000;
-const SOCKET_CASES = 1500;
+const HTTP_CASES = Number(process.env.FUZZ_HTTP_CASES ?? 3000);
+const SOCKET_CASES = Number(process.env.FUZZ_SOCKET_CASES ?? 1500);
 const CONCURRENCY = 4;
 
 // A collection between measurements: the heap is compared after GC, not with whatever garbage is pending.
@@ -288,8 +288,10 @@ t.test('fuzz: malformed values to every route and socket event', async (t) => {
       return;
     }
     let ack: unknown;
+    const t0 = Date.now();
     try {
       ack = await s.timeout(10_000).emitWithAck(event, c.payload);
+      if (process.env.FUZZ_DEBUG && Date.now() - t0 > 500) console.error(`slow ${Date.now() - t0} ms: ${what}`);
     } catch (err) {
       fail(`${c.ns} ${event}: no ack`, `${what}: ${(err as Error).message}`);
       return;
