@@ -2,7 +2,8 @@
  * Bounded fuzz test (issue 13): malformed values to every HTTP route of the
  * OpenAPI document (path parameters, query, body, a few headers) and to every
  * socket event the server listens to, from a fixed seed (the same cases on
- * every run; FUZZ_SEED=n explores others). Whatever comes in: no 5xx, every
+ * every run; FUZZ_SEED=n explores others, FUZZ_HTTP_CASES / FUZZ_SOCKET_CASES change the
+ * counts, FUZZ_DEBUG=1 prints slow cases). Whatever comes in: no 5xx, every
  * error is problem+json with a `code` (or an ack `{ error: { code, message } }`
  * that is not internal_error), the server stays up and its heap steady.
  */
