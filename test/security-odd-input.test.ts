@@ -72,6 +72,39 @@ t.test('odd input is a 4xx problem+json (or an error ack), never a 500', async (
     }
   });
 
+  t.test('numbers that are not finite are refused in query strings and bodies (400 validation_failed)', async (t) => {
+    for (const v of ['Infinity', '-Infinity', '1e400', '-1e400']) {
+      isProblem(t, await api(url, 'GET', `/notifications?limit=${encodeURIComponent(v)}`, mentor), 400, 'validation_failed', `?limit=${v}`);
+      const preview = await api(url, 'POST', `/hosts/${demo.mentor.id}/availability/preview?days=${encodeURIComponent(v)}`, mentor, { timeZone: 'Europe/Paris', weekly: [] });
+      isProblem(t, preview, 400, 'validation_failed', `?days=${v}`);
+      // An integer without bounds: Ajv alone takes Infinity for an integer.
+      const slots = await api(url, 'GET', `/defences/slots?studentId=${demo.student.id}&juryIds=${demo.jury[0].id}&juryIds=${demo.jury[1].id}&from=2031-01-01T00:00:00Z&to=2031-01-08T00:00:00Z&durationMinutes=${encodeURIComponent(v)}`, coordinator);
+      isProblem(t, slots, 400, 'validation_failed', `?durationMinutes=${v}`);
+    }
+    // JSON.parse reads 1e400 as Infinity.
+    const res = await fetch(`${url}/defences`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${coordinator}`, 'content-type': 'application/json' },
+      body: `{"studentId":"${demo.student.id}","juryIds":["${demo.jury[0].id}","${demo.jury[1].id}"],"startsAt":"2031-01-01T09:00:00Z","durationMinutes":1e400}`,
+    });
+    t.equal(res.status, 400, 'a body with 1e400: 400');
+    t.equal(((await res.json()) as { code: string }).code, 'validation_failed');
+  });
+
+  t.test('binary socket payloads are refused before any handler (invalid_payload)', async (t) => {
+    for (const ns of ['/defence', '/review', '/rooms']) {
+      const s = socket(mentor, ns);
+      await nextEvent(s, 'connect');
+      for (const payload of [Buffer.from('binary'), new Uint8Array([1, 2, 3]).buffer, { sessionId: Buffer.from('00000000-0000-4000-8000-000000000000') }, [Buffer.alloc(4)]]) {
+        t.equal((await request(s, ns === '/review' ? 'open' : 'join', payload)).error?.code, 'invalid_payload', `${ns}: ${Object.prototype.toString.call(payload)}`);
+      }
+      const extra = await s.timeout(10_000).emitWithAck(ns === '/review' ? 'open' : 'join', { sessionId: '00000000-0000-4000-8000-000000000000' }, Buffer.from('extra'));
+      t.equal((extra as { error?: { code: string } }).error?.code, 'invalid_payload', `${ns}: a binary second argument`);
+      t.equal((await request(s, 'no-such-event', {})).error?.code, 'unknown_socket_event', `${ns}: an event nobody listens to is acked, not left to time out`);
+      s.disconnect();
+    }
+  });
+
   t.test("Fastify's own errors are problem+json: bad URL, too-long parameter, headers too large", async (t) => {
     isProblem(t, await api(url, 'GET', '/sessions/%E0%A4%A', mentor), 400, 'bad_url', 'undecodable URL');
     const long = await api(url, 'GET', `/sessions/${'a'.repeat(500)}`, mentor);

@@ -2,7 +2,7 @@ import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { Socket } from 'socket.io';
 import { DomainError, type ErrorCode } from './errors.ts';
-import { hasNul } from './text.ts';
+import { hasBinary, hasNul } from './text.ts';
 
 /** What every acknowledged socket request gets back. */
 export type Ack<T> = { data: T } | { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
@@ -38,6 +38,9 @@ export function onRequest<S extends TSchema, R>(
     const ack = typeof last === 'function' ? (last as (reply: Ack<R>) => void) : undefined;
     const payload = ack ? (args.length > 1 ? args[0] : undefined) : args[0];
     const reply = (r: Ack<R>) => ack?.(r);
+    // Every event's payload is plain JSON: no binary attachment (Buffer, ArrayBuffer) reaches a handler,
+    // and no argument beyond the payload (Socket.IO would pass extra ones along).
+    if (args.length > (ack ? 2 : 1) || hasBinary(args)) return reply({ error: { code: 'invalid_payload', message: `Invalid ${event} payload: plain JSON only (no binary data, one argument)` } });
     // No NUL in any text (PostgreSQL refuses it), checked for every event as for every HTTP route.
     if (hasNul(payload)) return reply({ error: { code: 'invalid_payload', message: `Invalid ${event} payload: text must not contain NUL characters` } });
     if (!validator.Check(payload ?? {})) {

@@ -73,7 +73,11 @@ export function guardSocket(app: FastifyInstance, socket: Socket, initial: Acces
     // Checks run one after the other so events reach their handlers in the order they came.
     checks = checks.then(() =>
       currentRole(app.userStates, claims).then(
-        () => next(),
+        () => {
+          // An event nobody listens to would leave the client waiting for its ack until it times out.
+          if (socket.listeners(event).length === 0) return ack?.({ error: { code: 'unknown_socket_event', message: `No event "${String(event).slice(0, 64)}" in ${socket.nsp.name}` } });
+          next();
+        },
         (err: unknown) => {
           const { code, message } = codeOf(err);
           ack?.({ error: { code, message } });

@@ -6,6 +6,7 @@ import { currentRole, type AccessClaims } from './auth.ts';
 import type { SocketIdentity } from '../../shared/socket.ts';
 import { DomainError, type CodeOf } from '../../shared/errors.ts';
 import { guardSocket } from './socket-session.ts';
+import { clientAddressOf } from '../client-address.ts';
 
 export type SocketMiddleware = (socket: Socket, next: (err?: Error) => void) => void;
 
@@ -73,6 +74,9 @@ export const socketsPlugin = fp<{ redis: Redis; streamName: string }>(
       else m.set(k, n);
     };
 
+    // The client's address as HTTP has it (TRUST_PROXY), not the handshake's TCP peer.
+    const clientAddress = clientAddressOf(app.config.trustProxy);
+
     const socketAuth: SocketMiddleware = (socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       const refuse = (code: CodeOf<'unauthenticated'>, message: string) => {
@@ -93,7 +97,7 @@ export const socketsPlugin = fp<{ redis: Redis; streamName: string }>(
       currentRole(app.userStates, claims).then(
         (role) => {
           const limits = app.config.socketLimits;
-          const address = socket.handshake.address;
+          const address = clientAddress(socket.request);
           const limited = (data: { code: string }, message: string) => {
             const err = new Error(message) as Error & { data: { code: string } };
             err.data = data;
