@@ -11,7 +11,7 @@ import { seedDemoExtras } from '../src/server/demo.ts';
 import { migrate, openDb, type Db } from '../src/db/index.ts';
 import { createPostgresDb } from '../src/db/postgres.ts';
 import type { Env } from '../src/shared/env.ts';
-import { deleteRedisPrefix } from '../test/helpers/app.ts';
+import { deleteRedisPrefix } from '../support/redis.ts';
 
 export const benchRedisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const benchAdminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
