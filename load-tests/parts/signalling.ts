@@ -36,13 +36,13 @@ export interface RunFigures {
 }
 
 /** A valid DTLS fingerprint shape (mediasoup checks the form; no handshake happens without ICE). */
-function dtlsParameters() {
+export function dtlsParameters() {
   const value = [...randomBytes(32)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
   return { role: 'client' as const, fingerprints: [{ algorithm: 'sha-256', value }] };
 }
 
 /** Opus rtpParameters as mediasoup-client would send them for a mic. */
-function opusParameters(ssrc: number) {
+export function opusParameters(ssrc: number) {
   return {
     mid: '0',
     codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1, usedtx: 1 }, rtcpFeedback: [{ type: 'transport-cc', parameter: '' }] }],
