@@ -58,6 +58,8 @@ class Deployment {
   readonly prefix: string;
   readonly env: Record<string, string>;
   readonly drop: () => Promise<void>;
+  log: (m: string) => void = () => undefined;
+  settleMs = 2500;
   readonly #ports: number[];
   readonly #urls: string[];
   private constructor(fields: { databaseUrl: string; prefix: string; env: Record<string, string>; ports: number[]; drop: () => Promise<void> }) {
@@ -103,6 +105,8 @@ class Deployment {
     });
     const node = { id, url, handle };
     this.nodes.push(node);
+    // Its first registry entry is published at start; one more period lets every node see it fresh.
+    await sleep(this.settleMs);
     return node;
   }
 
@@ -118,10 +122,14 @@ class Deployment {
 
   /** Waits until no node holds a room (clients of a previous measure gone, their rooms closed). */
   async idle(timeoutMs = 60_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
+    const t0 = Date.now();
+    const until = t0 + timeoutMs;
     for (;;) {
       const loads = await Promise.all(this.nodes.map((n) => n.handle.call<{ rooms: number }>('node:load')));
-      if (loads.every((l) => l.rooms === 0)) return;
+      if (loads.every((l) => l.rooms === 0)) {
+        if (Date.now() - t0 > 1000) this.log(`    (rooms of the previous measure closed in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        return;
+      }
       if (Date.now() > until) throw new Error(`rooms still open: ${JSON.stringify(loads)}`);
       await sleep(500);
     }
@@ -171,7 +179,7 @@ async function signallingCapacity(ctx: PartContext, dep: Deployment, o: { step: 
     sizes.push(2 + (i % 4));
     n += 2 + (i % 4);
   }
-  const members = (await dep.rooms(sizes)).flatMap((r) => r.members.map((m) => ({ ...m, sessionId: r.sessionId })));
+  const members = (await dep.rooms(sizes)).flatMap((r) => r.members.map((m) => ({ ...m, sessionId: r.sessionId }))).slice(0, o.budget);
   const sockets: Socket[] = [];
   const producers: Array<{ socket: Socket; producerId: string; paused: boolean }> = [];
   const steps: SignallingCapacity['steps'] = [];
@@ -350,7 +358,7 @@ interface SessionCapacity {
  * receives the other's tracks, and the mentor starts the recording over HTTP
  * (one FFmpeg per track, as in production).
  */
-async function recordedSessions(ctx: PartContext, node: Node, sink: ServerHandle, sinkPorts: number[], o: { step: number; budget: number; windowS: number }): Promise<SessionCapacity> {
+async function recordedSessions(ctx: PartContext, node: Node, sink: ServerHandle, sinkPorts: number[], o: { step: number; budget: number; windowS: number; settleS: number }): Promise<SessionCapacity> {
   const sockets: Socket[] = [];
   const steps: SessionStep[] = [];
   let carried = 0;
@@ -379,7 +387,7 @@ async function recordedSessions(ctx: PartContext, node: Node, sink: ServerHandle
         if (rec.status !== 201) throw new Error(`recording start: ${rec.status} ${JSON.stringify(rec.body)}`);
       }
       sessions += add;
-      await sleep(3000); // keyframes, FFmpeg recorders probing their input
+      await sleep(o.settleS * 1000); // keyframes, FFmpeg recorders probing their input
       await sink.call('reset');
       await node.handle.mark();
       const box0 = boxSample();
@@ -558,28 +566,36 @@ export const clusterPart: Part = async (ctx) => {
     ...(smoke ? { ROOMS_LEASE_SECONDS: '3' } : {}),
   };
   const o = smoke
-    ? { signalling: { step: 10, budget: 10, windowS: 2 }, media: { stepSubscribers: 2, budgetSubscribers: 2, windowS: 1 }, sessions: { step: 1, budget: 1, windowS: 2 }, placement: { sequential: 6, burst: 6 }, commands: 2, kills: 1 }
-    : { signalling: { step: 500, budget: 4000, windowS: 6 }, media: { stepSubscribers: 40, budgetSubscribers: 800, windowS: 4 }, sessions: { step: 4, budget: 80, windowS: 6 }, placement: { sequential: 30, burst: 20 }, commands: 20, kills: 2 };
+    ? { signalling: { step: 6, budget: 6, windowS: 1 }, media: { stepSubscribers: 1, budgetSubscribers: 1, windowS: 1 }, sessions: { step: 1, budget: 1, windowS: 1, settleS: 2 }, placement: { sequential: 6, burst: 6 }, commands: 2, kills: 1 }
+    : { signalling: { step: 500, budget: 4000, windowS: 6 }, media: { stepSubscribers: 40, budgetSubscribers: 800, windowS: 4 }, sessions: { step: 4, budget: 80, windowS: 6, settleS: 3 }, placement: { sequential: 30, burst: 20 }, commands: 20, kills: 2 };
+  // Between measures the nodes are let go idle (rooms closed); the smoke run only does it where placement is measured.
+  const settle = () => (smoke ? Promise.resolve() : dep.idle());
   const rows: Row[] = [];
   const errors: string[] = [];
   const observations: Record<string, unknown> = { env, limits: { lossPercent: LOSS_LIMIT * 100, threadCpuPercent: THREAD_LIMIT, boxCpuPercent: BOX_LIMIT, ackP95Ms: ACK_P95_LIMIT_MS } };
   const dep = await Deployment.create(env, 3);
+  const t0 = performance.now();
+  dep.log = ctx.log;
+  if (smoke) dep.settleMs = 1000;
+  const phase = (m: string) => ctx.log(`  [${((performance.now() - t0) / 1000).toFixed(0)} s] ${m}`);
   const sink = await startServer({ script: SINK_SCRIPT });
   const sinkPorts = await sink.call<number[]>('open', { count: 4 });
-  const signalling: SignallingCapacity[] = [];
-  const media: MediaCapacity[] = [];
+  const signalling: Array<SignallingCapacity & { nodes: number }> = [];
+  const media: Array<MediaCapacity & { nodes: number }> = [];
   try {
-    for (let n = 1; n <= 3; n++) {
-      await dep.addNode();
-      await dep.idle();
-      ctx.log(`  ${n} node${n > 1 ? 's' : ''}: signalling clients`);
-      signalling.push(await signallingCapacity(ctx, dep, o.signalling));
-      await dep.idle();
-      ctx.log(`  ${n} node${n > 1 ? 's' : ''}: media consumers`);
-      media.push(await mediaCapacity(ctx, dep, sink, sinkPorts, o.media));
+    // The smoke run skips the two-node step and starts the second and third nodes together.
+    for (const n of smoke ? [1, 3] : [1, 2, 3]) {
+      await Promise.all(Array.from({ length: n - dep.nodes.length }, () => dep.addNode()));
+      dep.nodes.sort((a, b) => a.id.localeCompare(b.id));
+      await settle();
+      phase(`${n} node${n > 1 ? 's' : ''}: signalling clients`);
+      signalling.push({ nodes: n, ...(await signallingCapacity(ctx, dep, o.signalling)) });
+      await settle();
+      phase(`${n} node${n > 1 ? 's' : ''}: media consumers`);
+      media.push({ nodes: n, ...(await mediaCapacity(ctx, dep, sink, sinkPorts, o.media)) });
       if (n === 1) {
-        await dep.idle();
-        ctx.log('  1 node: recorded mentoring sessions');
+        await settle();
+        phase('1 node: recorded mentoring sessions');
         const h = await recordedSessions(ctx, dep.nodes[0]!, sink, sinkPorts, o.sessions);
         const last = h.steps.filter((s) => s.sessions <= Math.max(h.carried, h.steps[0]!.sessions)).at(-1)!;
         const scenario = 'recorded mentoring sessions on one node (2 peers, camera + mic both ways, 1 screen share, recording on)';
@@ -594,7 +610,7 @@ export const clusterPart: Part = async (ctx) => {
       }
       if (n === 3) {
         await dep.idle();
-        ctx.log('  3 nodes: placement');
+        phase('3 nodes: placement');
         const spread = await placementSpread(ctx, dep, o.placement);
         observations.placement = spread;
         for (const [label, counts] of [[`${o.placement.sequential} rooms created one after another through one node`, spread.sequential], [`${o.placement.burst} rooms created at once through the three nodes`, spread.burst]] as const) {
@@ -604,7 +620,7 @@ export const clusterPart: Part = async (ctx) => {
           rows.push(row({ scenario: label, metric: 'rooms on the busiest node ÷ an even share', unit: '×', value: max / (v.reduce((a, b) => a + b, 0) / v.length), better: 'lower' }));
         }
         await dep.idle();
-        ctx.log('  3 nodes: commands sent to a node that does not hold the room');
+        phase('3 nodes: commands sent to a node that does not hold the room');
         const cmd = await crossNodeCommands(ctx, dep, o.commands);
         observations.commands = cmd;
         const scenario = 'recording start/stop of a live room';
@@ -612,8 +628,8 @@ export const clusterPart: Part = async (ctx) => {
           rows.push(row({ scenario, metric: `sent to another node, p${p}`, unit: 'ms', value: percentile(cmd.remote, p), baseline: { scenario: 'sent to the owner', value: percentile(cmd.local, p) }, better: 'lower' }));
         }
         const killRooms = await dep.rooms(Array.from({ length: o.kills }, () => 2));
-        await dep.idle();
-        ctx.log(`  3 nodes: kill -9 of a room's owner (lease ${env.ROOMS_LEASE_SECONDS ?? 15} s)`);
+        await settle();
+        phase(`3 nodes: kill -9 of a room's owner (lease ${env.ROOMS_LEASE_SECONDS ?? 15} s)`);
         const rejoin = await rejoinAfterKill(ctx, dep, killRooms);
         observations.rejoin = rejoin;
         const rs = `kill -9 of the owner of a live room (werift peers, lease ${env.ROOMS_LEASE_SECONDS ?? 15} s)`;
@@ -622,6 +638,7 @@ export const clusterPart: Part = async (ctx) => {
         rows.push(row({ scenario: rs, metric: 'both peers have media again, beyond the lease (worst)', unit: 's', value: Math.max(...rejoin.map((r) => r.mediaS - r.lease)), better: 'lower' }));
       }
     }
+    phase('done');
   } finally {
     await dep.close();
     await sink.close();
@@ -632,7 +649,7 @@ export const clusterPart: Part = async (ctx) => {
   for (const [i, s] of signalling.entries()) {
     rows.push(
       row({
-        scenario: `${i + 1} node${i ? 's' : ''} on the same cores`,
+        scenario: `${s.nodes} node${s.nodes > 1 ? 's' : ''} on the same cores`,
         metric: `signalling clients carried (ack p95 ≤ ${ACK_P95_LIMIT_MS} ms, no error; budget ${o.signalling.budget})`,
         unit: 'clients',
         value: s.carried,
@@ -645,7 +662,7 @@ export const clusterPart: Part = async (ctx) => {
   for (const [i, m] of media.entries()) {
     rows.push(
       row({
-        scenario: `${i + 1} node${i ? 's' : ''} on the same cores`,
+        scenario: `${m.nodes} node${m.nodes > 1 ? 's' : ''} on the same cores`,
         metric: `media consumers carried (< ${LOSS_LIMIT * 100} % loss, worker < ${THREAD_LIMIT} %, box < ${BOX_LIMIT} %)`,
         unit: 'consumers',
         value: m.carried,
