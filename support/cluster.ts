@@ -51,8 +51,9 @@ export async function joinFollowing<C>(
     try {
       c = await client.connect(url);
     } catch (err) {
-      // The named node does not answer (it died after its last registry publication): back through the entry.
-      if (Date.now() > until) throw err;
+      // A refusal by the server (bad token, socket limits) is final; a transport error means the named
+      // node does not answer (it died after its last registry publication): back through the entry.
+      if (!isTransportError(err) || Date.now() > until) throw err;
       url = entryUrl;
       await new Promise((r) => setTimeout(r, 500));
       continue;
@@ -67,6 +68,12 @@ export async function joinFollowing<C>(
       else throw err;
     }
   }
+}
+
+/** socket.io-client's connect_error for a connection that failed (as opposed to one the server refused). */
+function isTransportError(err: unknown): boolean {
+  const type = (err as { type?: string }).type;
+  return type === 'TransportError' || (err as Error).message === 'timeout' || (err as NodeJS.ErrnoException).code === 'ECONNREFUSED';
 }
 
 /** A werift peer joined to a session's room through `entryUrl`; `url` is the node that holds the room. */

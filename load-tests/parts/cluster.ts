@@ -556,6 +556,8 @@ export const clusterPart: Part = async (ctx) => {
   const smoke = ctx.smoke;
   const env: Record<string, string> = {
     ACCESS_TOKEN_TTL_SECONDS: '86400',
+    // Every client of the load generator comes from 127.0.0.1 (default: 50 sockets per address and node).
+    SOCKETS_PER_ADDRESS: '100000',
     // Recording here is what the headline asks for, started over HTTP; defences are not measured.
     RECORD_DEFENCES_AUTOMATICALLY: 'false',
     // Rooms of a finished measure close within seconds, so the next one starts on idle nodes.

@@ -188,7 +188,8 @@ export const signallingPart: Part = async (ctx) => {
   }
   const server = await startServer({
     // Defences are recorded automatically (one FFmpeg per track): measured in the recording part, not here.
-    env: { ACCESS_TOKEN_TTL_SECONDS: '86400', RECORD_DEFENCES_AUTOMATICALLY: 'false' },
+    // Every client of the load generator comes from 127.0.0.1 (default: 50 sockets per address).
+    env: { ACCESS_TOKEN_TTL_SECONDS: '86400', RECORD_DEFENCES_AUTOMATICALLY: 'false', SOCKETS_PER_ADDRESS: '100000' },
     ...(ctx.profileDir ? { cpuProfileDir: ctx.profileDir, cpuProfileName: 'signalling-server.cpuprofile' } : {}),
   });
   let ours: RunFigures;
