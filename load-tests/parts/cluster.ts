@@ -16,6 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import type { Socket } from 'socket.io-client';
 import { clusterNodeEnv, freePort, joinThrough, roomRequest, socketJoinThrough } from '../../support/cluster.ts';
 import { deleteRedisPrefix } from '../../support/redis.ts';
@@ -30,10 +31,15 @@ import { dtlsParameters, opusParameters, type RoomFixture } from './signalling.t
 const LOSS_LIMIT = 0.01;
 /** A mediasoup worker or a Node event loop is one thread: past this share of one core it falls behind. */
 const THREAD_LIMIT = 85;
-/** The box: past this share of all its cores every process on it waits for CPU. */
-const BOX_LIMIT = 90;
+/**
+ * The nodes' own processes together (workers, Node, FFmpeg recorders) past this share of all the box's
+ * cores: the CPU limit of the set. The box's total is only observed: the load generator and, on this
+ * shared machine, other people's test suites run on the same cores.
+ */
+const CORES = cpus().length;
+const SET_LIMIT = 85 * CORES;
 /** Signalling: a client carried is one whose requests are answered within this (p95, under chatter). */
-const ACK_P95_LIMIT_MS = 200;
+const ACK_P95_LIMIT_MS = 500;
 
 interface Node {
   id: string;
@@ -162,7 +168,7 @@ const closeAll = (sockets: Socket[]) => {
 
 interface SignallingCapacity {
   carried: number;
-  limitedBy: 'ack-latency' | 'errors' | 'budget';
+  limitedBy: 'ack-latency' | 'errors' | 'node-cpu' | 'budget';
   steps: Array<{ clients: number; handshakeP95: number; ackP95: number; errors: number; boxCpu: number; nodesCpu: number[] }>;
 }
 
@@ -243,6 +249,10 @@ async function signallingCapacity(ctx: PartContext, dep: Deployment, o: { step: 
         break;
       }
       carried = step.clients;
+      if (step.nodesCpu.some((c) => c >= THREAD_LIMIT)) {
+        limitedBy = 'node-cpu';
+        break;
+      }
     }
   } finally {
     closeAll(sockets);
@@ -254,7 +264,7 @@ async function signallingCapacity(ctx: PartContext, dep: Deployment, o: { step: 
 
 interface MediaCapacity {
   carried: number;
-  limitedBy: 'loss' | 'worker-cpu' | 'box-cpu' | 'budget';
+  limitedBy: 'loss' | 'worker-cpu' | 'set-cpu' | 'budget';
   steps: Array<{ consumers: number; lossPercent: number; workersCpu: number[]; boxCpu: number }>;
 }
 
@@ -319,8 +329,8 @@ async function mediaCapacity(ctx: PartContext, dep: Deployment, sink: ServerHand
         limitedBy = 'worker-cpu';
         break;
       }
-      if (boxCpu >= BOX_LIMIT) {
-        limitedBy = 'box-cpu';
+      if (step.workersCpu.reduce((a, b) => a + b, 0) >= SET_LIMIT) {
+        limitedBy = 'set-cpu';
         break;
       }
     }
@@ -347,7 +357,7 @@ interface SessionStep {
 interface SessionCapacity {
   carried: number;
   errors: string[];
-  limitedBy: 'loss' | 'worker-cpu' | 'node-cpu' | 'box-cpu' | 'budget';
+  limitedBy: 'loss' | 'worker-cpu' | 'node-cpu' | 'budget';
   steps: SessionStep[];
 }
 
@@ -416,8 +426,7 @@ async function recordedSessions(ctx: PartContext, node: Node, sink: ServerHandle
       }
       carried = sessions;
       if (step.workerCpu >= THREAD_LIMIT) limitedBy = 'worker-cpu';
-      else if (step.nodeCpu >= THREAD_LIMIT) limitedBy = 'node-cpu';
-      else if (boxCpu >= BOX_LIMIT) limitedBy = 'box-cpu';
+      else if (step.nodeCpu >= THREAD_LIMIT || step.workerCpu + step.nodeCpu + step.recordersCpu >= SET_LIMIT) limitedBy = 'node-cpu';
       if (limitedBy !== 'budget') break;
     }
     return { carried, limitedBy, steps, errors };
@@ -569,12 +578,12 @@ export const clusterPart: Part = async (ctx) => {
   };
   const o = smoke
     ? { signalling: { step: 6, budget: 6, windowS: 1 }, media: { stepSubscribers: 1, budgetSubscribers: 1, windowS: 1 }, sessions: { step: 1, budget: 1, windowS: 1, settleS: 2 }, placement: { sequential: 6, burst: 6 }, commands: 2, kills: 1 }
-    : { signalling: { step: 500, budget: 4000, windowS: 6 }, media: { stepSubscribers: 40, budgetSubscribers: 800, windowS: 4 }, sessions: { step: 4, budget: 80, windowS: 6, settleS: 3 }, placement: { sequential: 30, burst: 20 }, commands: 20, kills: 2 };
+    : { signalling: { step: 400, budget: 4000, windowS: 5 }, media: { stepSubscribers: 40, budgetSubscribers: 800, windowS: 4 }, sessions: { step: 4, budget: 80, windowS: 6, settleS: 3 }, placement: { sequential: 30, burst: 20 }, commands: 20, kills: 2 };
   // Between measures the nodes are let go idle (rooms closed); the smoke run only does it where placement is measured.
   const settle = () => (smoke ? Promise.resolve() : dep.idle());
   const rows: Row[] = [];
   const errors: string[] = [];
-  const observations: Record<string, unknown> = { env, limits: { lossPercent: LOSS_LIMIT * 100, threadCpuPercent: THREAD_LIMIT, boxCpuPercent: BOX_LIMIT, ackP95Ms: ACK_P95_LIMIT_MS } };
+  const observations: Record<string, unknown> = { env, limits: { lossPercent: LOSS_LIMIT * 100, threadCpuPercent: THREAD_LIMIT, setCpuPercent: SET_LIMIT, ackP95Ms: ACK_P95_LIMIT_MS } };
   const dep = await Deployment.create(env, 3);
   const t0 = performance.now();
   dep.log = ctx.log;
@@ -665,7 +674,7 @@ export const clusterPart: Part = async (ctx) => {
     rows.push(
       row({
         scenario: `${m.nodes} node${m.nodes > 1 ? 's' : ''} on the same cores`,
-        metric: `media consumers carried (< ${LOSS_LIMIT * 100} % loss, worker < ${THREAD_LIMIT} %, box < ${BOX_LIMIT} %)`,
+        metric: `media consumers carried (< ${LOSS_LIMIT * 100} % loss, each worker < ${THREAD_LIMIT} % and all < ${THREAD_LIMIT} % of ${CORES} cores)`,
         unit: 'consumers',
         value: m.carried,
         ...(i > 0 ? { baseline: { scenario: '1 node', value: one(media) } } : {}),
