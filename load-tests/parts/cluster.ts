@@ -176,7 +176,7 @@ interface SignallingCapacity {
 /**
  * Clients enter through the nodes in turn (a load balancer), follow the join
  * answer to the room's owner, and go through the handshake (join, send
- * transport, produce a mic; DTLS not run). Added in steps; after each step
+ * transport, produce a mic; DTLS not run). Added in steps, the total doubling; after each step
  * every client mutes and unmutes every 2 s for a window. Carried: the clients
  * of the last step whose acks stayed under ACK_P95_LIMIT_MS at p95, no error.
  */
@@ -194,8 +194,9 @@ async function signallingCapacity(ctx: PartContext, dep: Deployment, o: { step: 
   let limitedBy: SignallingCapacity['limitedBy'] = 'budget';
   let ssrc = 5000;
   try {
-    for (let from = 0; from < members.length; from += o.step) {
-      const batch = members.slice(from, from + o.step);
+    // The total doubles at each step (step, 2 × step, 4 × step…): a coarse search that still starts small.
+    for (let from = 0, to = o.step; from < members.length; from = to, to *= 2) {
+      const batch = members.slice(from, to);
       const errors: string[] = [];
       const handshakes: number[] = [];
       await pool(batch, 50, async (m, i) => {
@@ -590,7 +591,15 @@ export const clusterPart: Part = async (ctx) => {
   };
   const o = smoke
     ? { signalling: { step: 6, budget: 6, windowS: 1 }, media: { stepSubscribers: 1, budgetSubscribers: 1, windowS: 1 }, sessions: { step: 1, budget: 1, windowS: 1, settleS: 2 }, placement: { sequential: 6, burst: 6 }, commands: 2, kills: 1 }
-    : { signalling: { step: 400, budget: 4000, windowS: 5 }, media: { stepSubscribers: 40, budgetSubscribers: 800, windowS: 4 }, sessions: { step: 4, budget: 80, windowS: 6, settleS: 3 }, placement: { sequential: 30, burst: 20 }, commands: 20, kills: 2 };
+    : {
+        // Budgets (BENCH_CLUSTER_CLIENTS, BENCH_CLUSTER_SESSIONS): what a run may try before it stops, limit or not.
+        signalling: { step: 100, budget: Number(process.env.BENCH_CLUSTER_CLIENTS ?? 3200), windowS: 5 },
+        media: { stepSubscribers: 40, budgetSubscribers: 800, windowS: 4 },
+        sessions: { step: Number(process.env.BENCH_CLUSTER_SESSION_STEP ?? 4), budget: Number(process.env.BENCH_CLUSTER_SESSIONS ?? 80), windowS: 6, settleS: 3 },
+        placement: { sequential: 30, burst: 20 },
+        commands: 20,
+        kills: 2,
+      };
   // Between measures the nodes are let go idle (rooms closed); the smoke run only does it where placement is measured.
   const settle = () => (smoke ? Promise.resolve() : dep.idle());
   const rows: Row[] = [];
