@@ -11,7 +11,7 @@ import { seedDemoExtras } from '../src/server/demo.ts';
 import { migrate, openDb, type Db } from '../src/db/index.ts';
 import { createPostgresDb } from '../src/db/postgres.ts';
 import type { Env } from '../src/shared/env.ts';
-import { deleteRedisPrefix } from '../test/helpers/app.ts';
+import { deleteRedisPrefix } from '../support/redis.ts';
 
 export const benchRedisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const benchAdminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -81,15 +81,30 @@ function countQueries(db: Db): void {
   }
 }
 
+/** A node of a deployment under test (load-tests/parts/cluster.ts): a database and Redis prefix shared with other nodes. */
+export interface BenchNodeOptions {
+  /** The shared, migrated database (made and dropped by the driver). */
+  databaseUrl: string;
+  /** The shared Redis prefix (deleted by the driver). */
+  prefix: string;
+  /** Seed the demo school (one node does). */
+  seed: boolean;
+  /** The port it listens on, known to the other nodes beforehand (their allowed origins). */
+  port: number;
+}
+
 /**
  * The real server as the tests build it (buildApp on a fresh PostgreSQL
  * database, its own Redis prefix, the demo school seeded), plus the baseline
  * route `GET /bench/hello` registered on the same Fastify instance, so the
- * HTTP baseline runs in the same process, on the same event loop.
+ * HTTP baseline runs in the same process, on the same event loop. With `node`:
+ * one node of several on a shared database and Redis prefix instead.
  */
-export async function startBenchServer(env: Env = {}): Promise<BenchServer> {
-  const { db, url: databaseUrl, drop } = await createBenchDb();
-  const prefix = `bench${randomBytes(4).toString('hex')}`;
+export async function startBenchServer(env: Env = {}, node?: BenchNodeOptions): Promise<BenchServer> {
+  const own = node ? undefined : await createBenchDb();
+  const db = own?.db ?? (await openDb({ databaseUrl: node!.databaseUrl, pgliteDir: undefined }));
+  const databaseUrl = own?.url ?? node!.databaseUrl;
+  const prefix = node?.prefix ?? `bench${randomBytes(4).toString('hex')}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'ml-bench-'));
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -103,15 +118,16 @@ export async function startBenchServer(env: Env = {}): Promise<BenchServer> {
     // (one user sends thousands of requests a second here).
     LOGIN_RATE_LIMIT_PER_MINUTE: '100000000',
     EXPENSIVE_RATE_LIMIT_PER_MINUTE: '100000000',
+    ...(node ? { PORT: String(node.port) } : {}),
     ...env,
   });
-  const demo = (await seedDemoSchool(db)) as DemoSchool;
-  await seedDemoExtras(db, demo); // availability of the mentor and jury, a session
+  const demo = node && !node.seed ? (undefined as unknown as DemoSchool) : ((await seedDemoSchool(db)) as DemoSchool);
+  if (demo) await seedDemoExtras(db, demo); // availability of the mentor and jury, a session
   if (process.env.BENCH_COUNT_QUERIES) countQueries(db);
   const app = await buildApp(config, { db, redisUrl: benchRedisUrl });
   // Baseline: a bare route on the same instance (no auth, no database).
   app.get('/bench/hello', { config: { access: 'public' } }, async () => ({ hello: 'world' }));
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port: node?.port ?? 0 });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   let closed: Promise<void> | undefined;
@@ -125,8 +141,10 @@ export async function startBenchServer(env: Env = {}): Promise<BenchServer> {
     close() {
       closed ??= (async () => {
         await app.close(); // closes db too
-        await drop();
-        await deleteRedisPrefix(benchRedisUrl, prefix);
+        if (own) {
+          await own.drop();
+          await deleteRedisPrefix(benchRedisUrl, prefix);
+        }
         rmSync(dataDir, { recursive: true, force: true });
       })();
       return closed;

@@ -41,17 +41,21 @@ export interface Feed {
   close(): void;
 }
 
-/** Two producers (VP8, Opus) on `router`, fed by one FFmpeg for `seconds`. `produce` lets the caller register them (e.g. in a room). */
+/**
+ * Two producers (VP8, Opus) on `router`, fed by one FFmpeg for `seconds`. `produce` lets the caller register them (e.g. in a room);
+ * `kinds` limits the feed to some of the two (a screen share is video only).
+ */
 export async function startFeed(
   router: ms.Router,
   seconds: number,
   produce: (transport: ms.PlainTransport, kind: 'audio' | 'video', rtpParameters: ms.RtpParameters) => Promise<ms.Producer> = (t, kind, rtpParameters) => t.produce({ kind, rtpParameters }),
+  kinds: ReadonlyArray<'video' | 'audio'> = ['video', 'audio'],
 ): Promise<Feed> {
   const clip = encodedClip();
   const transports: ms.PlainTransport[] = [];
   const producers: ms.Producer[] = [];
   const outputs: string[] = [];
-  for (const kind of ['video', 'audio'] as const) {
+  for (const kind of kinds) {
     const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: true });
     transports.push(transport);
     const ssrc = 20_000_000 + Math.floor(Math.random() * 1_000_000);

@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- part… ] [--smoke] [--profile] [--out DIR]
- *   parts: http, signalling, booking, media, recording (default: all)
+ *   parts: http, signalling, booking, media, recording, cluster (default: all)
  *   --smoke    seconds-long variant (CI keeps the scripts working; figures meaningless)
  *   --profile  write V8 CPU profiles of the server processes into DIR/profiles
  *   --out DIR  results folder (default load-tests/results; env BENCH_RESULTS_DIR)
@@ -21,6 +21,7 @@ const PARTS: Record<string, () => Promise<Part>> = {
   booking: async () => (await import('./parts/booking.ts')).bookingPart,
   media: async () => (await import('./parts/media.ts')).mediaPart,
   recording: async () => (await import('./parts/recording.ts')).recordingPart,
+  cluster: async () => (await import('./parts/cluster.ts')).clusterPart,
 };
 
 const args = process.argv.slice(2);

@@ -4,6 +4,8 @@
  * loop. Modes:
  *   app   buildApp on a fresh database (load-tests/harness.ts) + GET /bench/hello
  *   echo  a bare Socket.IO server that acks every event (signalling baseline)
+ *   node  one node of a deployment: buildApp on the database and Redis prefix
+ *         the driver gives in BENCH_NODE (load-tests/parts/cluster.ts)
  * Node flags (e.g. --cpu-prof) are given by the driver.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -302,6 +304,57 @@ handlers['recording:stop'] = async () => {
   return {};
 };
 
+// --- a mentoring session's media in a live room (node mode) ------------------
+const sessionMedia: Array<{ feeds: Feed[]; subs: Subscribers[] }> = [];
+
+/**
+ * The media of a session whose peers joined through the signalling: each peer
+ * sends camera and mic (and a screen when asked), FFmpeg-fed PlainTransports
+ * registered through the room's own `produce` (so the room announces them,
+ * counts them and a running recording records them), and each peer receives
+ * the other's tracks: one SRTP subscriber per receiving peer towards the sink.
+ */
+handlers['session:media'] = async (args: { sessionId: string; seconds: number; sinkPorts: number[]; peers: Array<{ userId: string; screen: boolean }> }) => {
+  const room = bench!.app.rooms.getRoom(args.sessionId);
+  if (!room) throw new Error(`no room for session ${args.sessionId}`);
+  const feeds: Feed[] = [];
+  for (const p of args.peers) {
+    const peer = room.peerOfUser(p.userId);
+    if (!peer) throw new Error(`${p.userId} has not joined ${args.sessionId}`);
+    const produceAs = (videoSource: 'webcam' | 'screen') => async (transport: ms.PlainTransport, kind: 'audio' | 'video', rtpParameters: ms.RtpParameters) => {
+      Object.assign(transport.appData, { direction: 'send', peerId: peer.id, connected: true });
+      peer.transports.set(transport.id, transport as unknown as (typeof peer.transports extends Map<string, infer T> ? T : never));
+      const { producerId } = await room.produce(peer, { transportId: transport.id, kind, rtpParameters, source: kind === 'audio' ? 'mic' : videoSource });
+      return peer.producer(producerId);
+    };
+    feeds.push(await startFeed(room.router, args.seconds, produceAs('webcam')));
+    if (p.screen) feeds.push(await startFeed(room.router, args.seconds, produceAs('screen'), ['video']));
+  }
+  const subs: Subscribers[] = [];
+  let consumers = 0;
+  for (const p of args.peers) {
+    const theirs = room.listProducers().filter((x) => x.userId !== p.userId).map((x) => x.producer);
+    const s = subscribers(room.router, theirs);
+    consumers += (await s.add(1, args.sinkPorts)).length;
+    subs.push(s);
+  }
+  sessionMedia.push({ feeds, subs });
+  return { producers: room.listProducers().length, consumers };
+};
+handlers['session:media:stop'] = () => {
+  for (const m of sessionMedia.splice(0)) {
+    for (const f of m.feeds) f.close();
+    for (const s of m.subs) s.close();
+  }
+  return {};
+};
+/** Rooms, peers, producers and consumers this node holds now. */
+handlers['node:load'] = () => {
+  const rooms = bench!.app.rooms.listRooms();
+  const counts = rooms.map((r) => r.counts());
+  return { rooms: rooms.length, peers: counts.reduce((n, c) => n + c.peers, 0), producers: counts.reduce((n, c) => n + c.producers, 0) };
+};
+
 handlers['media:stop'] = () => {
   media?.feed.close(); // first: without input the worker is idle and closes the rest quickly
   media?.subs.close();
@@ -373,6 +426,7 @@ handlers.queries = () => {
 
 handlers.close = async () => {
   handlers['media:stop']!({});
+  handlers['session:media:stop']!({});
   await closeServer();
   setImmediate(() => process.exit(0));
   return {};
@@ -407,7 +461,7 @@ async function start(): Promise<{ url: string; demo?: unknown; databaseUrl?: str
       });
     return { url };
   }
-  bench = await startBenchServer(JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}'));
+  bench = await startBenchServer(JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}'), mode === 'node' ? JSON.parse(process.env.BENCH_NODE!) : undefined);
   url = bench.url;
   closeServer = () => bench!.close();
   return { url, demo: bench.demo, databaseUrl: bench.databaseUrl };

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { api } from './helpers/app.ts';
 import { startRestartableApp } from './helpers/restartable-app.ts';
 import { insertLiveMentoring } from './helpers/sessions.ts';
-import { WeriftPeer } from './helpers/werift-peer.ts';
+import { WeriftPeer } from '../support/werift-peer.ts';
 
 const presenceOf = (app: FastifyInstance, match: (e: DomainEventMap['room.presence']) => boolean) =>
   new Promise<DomainEventMap['room.presence']>((resolve) => {

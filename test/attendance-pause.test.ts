@@ -1,7 +1,7 @@
 import t from 'tap';
 import { api, startTestApp } from './helpers/app.ts';
 import { insertSession } from './helpers/sessions.ts';
-import { WeriftPeer } from './helpers/werift-peer.ts';
+import { WeriftPeer } from '../support/werift-peer.ts';
 
 /**
  * Camera off and mute through the real `/rooms` namespace: a student sends a

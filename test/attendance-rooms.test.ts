@@ -3,7 +3,7 @@ import type { Socket as ClientSocket } from 'socket.io-client';
 import type { DomainEventMap, DomainEventName } from '../src/events/index.ts';
 import { api, nextEvent, request, startTestApp } from './helpers/app.ts';
 import { insertSession } from './helpers/sessions.ts';
-import { WeriftPeer } from './helpers/werift-peer.ts';
+import { WeriftPeer } from '../support/werift-peer.ts';
 
 interface PresenceBroadcast {
   sessionId: string;

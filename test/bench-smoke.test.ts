@@ -20,6 +20,12 @@ t.test('npm run bench:smoke runs every part and writes well-formed results', asy
   t.ok(results.machine.cpus >= 1, 'machine described');
   const parts = Object.values(results.parts) as any[];
   t.ok(parts.length >= 1, 'at least one part');
+  // The several-nodes part starts three nodes on one database and Redis prefix, kills one, and ramps recorded sessions.
+  const cluster = results.parts.cluster;
+  t.ok(cluster, 'the cluster part ran');
+  for (const metric of [/sessions carried/, /signalling clients carried/, /media consumers carried/, /busiest node/, /sent to another node, p95/, /media again \(worst\)/]) {
+    t.ok(cluster?.rows.some((r: { metric: string }) => metric.test(r.metric)), `cluster part reports ${metric}`);
+  }
   for (const part of parts) {
     t.equal(part.variant, 'smoke', `${part.part} ran the smoke variant`);
     t.same(part.errors, [], `${part.part} reports no errors`);

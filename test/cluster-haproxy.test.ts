@@ -5,7 +5,7 @@ import { api } from './helpers/app.ts';
 import { enterableSession, joinThrough, startCluster } from './helpers/cluster.ts';
 import { documentedConfig, HAPROXY_MISSING, haproxyPath, startHaproxy } from './helpers/haproxy.ts';
 import { freePort } from './helpers/server-process.ts';
-import type { WeriftPeer } from './helpers/werift-peer.ts';
+import type { WeriftPeer } from '../support/werift-peer.ts';
 
 /**
  * docs/haproxy.cfg, the load balancer configuration docs/deployment.md

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { api, testRedisUrl } from './helpers/app.ts';
 import { enterableSession, joinThrough, startCluster } from './helpers/cluster.ts';
 import { stopProcess } from './helpers/server-process.ts';
-import type { WeriftPeer } from './helpers/werift-peer.ts';
+import type { WeriftPeer } from '../support/werift-peer.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LEASE_SECONDS = 6;

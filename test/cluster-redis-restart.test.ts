@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { api } from './helpers/app.ts';
 import { enterableSession, joinThrough, startCluster, type ClusterNode } from './helpers/cluster.ts';
 import { startPrivateRedis } from './helpers/server-process.ts';
-import type { WeriftPeer } from './helpers/werift-peer.ts';
+import type { WeriftPeer } from '../support/werift-peer.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -2,7 +2,7 @@ import t from 'tap';
 import { api } from './helpers/app.ts';
 import { enterableSession, joinThrough, startCluster, type ClusterNode } from './helpers/cluster.ts';
 import { stopProcess } from './helpers/server-process.ts';
-import type { WeriftPeer } from './helpers/werift-peer.ts';
+import type { WeriftPeer } from '../support/werift-peer.ts';
 
 // Three server processes (`npm start`) on one PostgreSQL database and one
 // Redis prefix, as N nodes behind a load balancer: rooms placed by load,

@@ -2,7 +2,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { api, request, startTestApp } from './helpers/app.ts';
 import { insertLiveMentoring } from './helpers/sessions.ts';
-import { WeriftPeer } from './helpers/werift-peer.ts';
+import { WeriftPeer } from '../support/werift-peer.ts';
 import { produceRealMedia, until } from './helpers/recording-media.ts';
 import { beepPackets, beepTimes, flashFrames, flashTimes, pairMarks, PERIOD_MS } from './helpers/av-sync.ts';
 

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import type { DomainEventMap } from '../src/events/index.ts';
 import { api, startTestApp, type TestApp } from './helpers/app.ts';
 import { insertLiveMentoring } from './helpers/sessions.ts';
-import { WeriftPeer } from './helpers/werift-peer.ts';
+import { WeriftPeer } from '../support/werift-peer.ts';
 import { produceRealMedia, until, type RealMediaSender } from './helpers/recording-media.ts';
 
 const run = promisify(execFile);

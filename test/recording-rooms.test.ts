@@ -3,7 +3,7 @@ import { ffprobe } from '../src/recording/ffmpeg.ts';
 import { join } from 'node:path';
 import { api, startTestApp } from './helpers/app.ts';
 import { insertLiveMentoring, insertSession } from './helpers/sessions.ts';
-import { WeriftPeer } from './helpers/werift-peer.ts';
+import { WeriftPeer } from '../support/werift-peer.ts';
 import { produceRealMedia, until } from './helpers/recording-media.ts';
 
 const minutes = (n: number) => n * 60_000;

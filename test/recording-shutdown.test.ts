@@ -5,7 +5,7 @@ import { ffprobe } from '../src/recording/ffmpeg.ts';
 import { api, testRedisUrl } from './helpers/app.ts';
 import { createTestDb } from './helpers/db.ts';
 import { produceRealMedia, until } from './helpers/recording-media.ts';
-import { WeriftPeer } from './helpers/werift-peer.ts';
+import { WeriftPeer } from '../support/werift-peer.ts';
 import { serverProcessEnv, startServerProcess, stopProcess } from './helpers/server-process.ts';
 
 t.test('SIGTERM to a recording server leaves finalised, playable files and a recording marked server_shutdown', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { Redis } from 'ioredis';
 import { api, startTestApp, testRedisUrl, type TestApp } from './helpers/app.ts';
 import { insertLiveMentoring } from './helpers/sessions.ts';
-import { RoomRequestError, WeriftPeer } from './helpers/werift-peer.ts';
+import { RoomRequestError, WeriftPeer } from '../support/werift-peer.ts';
 import { Room } from '../src/rooms/index.ts';
 import { getSession } from '../src/sessions/index.ts';
 import type { DomainEventMap } from '../src/events/index.ts';

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { startTestApp } from './helpers/app.ts';
 import { insertLiveMentoring } from './helpers/sessions.ts';
-import { WeriftPeer } from './helpers/werift-peer.ts';
-import { weriftRtpCapabilities } from './helpers/werift-peer.ts';
+import { WeriftPeer } from '../support/werift-peer.ts';
+import { weriftRtpCapabilities } from '../support/werift-peer.ts';
 
 t.test('a real werift peer produces VP8 and Opus; another consumes them and receives rising packets', async (t) => {
   const ctx = await startTestApp(t);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { insertSession } from './helpers/sessions.ts';
-import { RoomRequestError, WeriftPeer } from './helpers/werift-peer.ts';
+import { RoomRequestError, WeriftPeer } from '../support/werift-peer.ts';
 
 const minutes = (n: number) => n * 60_000;
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { insertLiveMentoring } from './helpers/sessions.ts';
-import { WeriftPeer } from './helpers/werift-peer.ts';
+import { WeriftPeer } from '../support/werift-peer.ts';
 import { ManualClock } from './helpers/clock.ts';
 import type { DomainEventMap } from '../src/events/index.ts';
 

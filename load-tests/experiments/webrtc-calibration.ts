@@ -5,7 +5,7 @@
  *   plain   PlainTransport + SRTP, 2 consumers on one transport, to a UDP sink (the media part's subscriber)
  *   webrtc  real WebRTC peers (werift: ICE + DTLS + SRTP, RTCP receiver reports and NACK/PLI),
  *           observers joining through the /rooms signalling, each consuming the video and the audio
- *           (test/helpers/werift-peer.ts: one WebRtcTransport per consumer)
+ *           (support/werift-peer.ts: one WebRtcTransport per consumer)
  * The producers are a werift peer's VP8 (one 300-byte packet every 33 ms) and Opus (every 20 ms); the
  * worker with the producers alone is measured in each round and subtracted (scaled to what the source
  * sent: its timers slow down on a loaded machine), and the figure is worker CPU per packet sent out.
@@ -13,7 +13,7 @@
  */
 import { SINK_SCRIPT, startServer } from '../lib/child.ts';
 import { pool, sleep } from '../lib/stats.ts';
-import { WeriftPeer } from '../../test/helpers/werift-peer.ts';
+import { WeriftPeer } from '../../support/werift-peer.ts';
 
 const n = Number(process.argv[2] ?? 20);
 const rounds = Number(process.argv[3] ?? 2);

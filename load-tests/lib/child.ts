@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -28,17 +28,32 @@ export interface ServerHandle {
   mark(): Promise<void>;
   stats(gc?: boolean): Promise<ServerStats>;
   close(): Promise<void>;
+  /** kill -9 of the server process (its mediasoup worker and FFmpeg children are killed after it, as orphans). */
+  kill(): Promise<void>;
 }
 
 export interface ServerOptions {
   /** Script to fork (default load-tests/server.ts). */
   script?: string;
-  mode?: 'app' | 'echo' | 'bare-media';
+  mode?: 'app' | 'echo' | 'bare-media' | 'node';
+  /** Node mode: the shared database and Redis prefix (load-tests/harness.ts BenchNodeOptions). */
+  node?: { databaseUrl: string; prefix: string; seed: boolean; port: number };
   /** Environment given to loadConfig in the server (app mode). */
   env?: Record<string, string>;
   /** Write a V8 CPU profile of the server into this folder. */
   cpuProfileDir?: string;
   cpuProfileName?: string;
+}
+
+/** Every process under `pid` (children, grandchildren…), from pgrep. */
+function descendants(pid: number): number[] {
+  let out: number[] = [];
+  try {
+    out = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return out.flatMap((c) => [c, ...descendants(c)]);
 }
 
 export const SINK_SCRIPT = join(here, '..', 'sink.ts');
@@ -52,7 +67,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerHa
   }
   const child: ChildProcess = fork(options.script ?? join(here, '..', 'server.ts'), [options.mode ?? 'app'], {
     execArgv,
-    env: { ...process.env, BENCH_SERVER_ENV: JSON.stringify(options.env ?? {}) },
+    env: { ...process.env, BENCH_SERVER_ENV: JSON.stringify(options.env ?? {}), ...(options.node ? { BENCH_NODE: JSON.stringify(options.node) } : {}) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let seq = 0;
@@ -91,6 +106,19 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerHa
     },
     stats(gc = false) {
       return call<ServerStats>('stats', { gc });
+    },
+    async kill() {
+      if (exited) return;
+      const children = descendants(child.pid!);
+      child.kill('SIGKILL');
+      await exitPromise;
+      for (const pid of children) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
     },
     async close() {
       if (exited) return;

@@ -36,13 +36,13 @@ export interface RunFigures {
 }
 
 /** A valid DTLS fingerprint shape (mediasoup checks the form; no handshake happens without ICE). */
-function dtlsParameters() {
+export function dtlsParameters() {
   const value = [...randomBytes(32)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
   return { role: 'client' as const, fingerprints: [{ algorithm: 'sha-256', value }] };
 }
 
 /** Opus rtpParameters as mediasoup-client would send them for a mic. */
-function opusParameters(ssrc: number) {
+export function opusParameters(ssrc: number) {
   return {
     mid: '0',
     codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1, usedtx: 1 }, rtcpFeedback: [{ type: 'transport-cc', parameter: '' }] }],
@@ -188,7 +188,8 @@ export const signallingPart: Part = async (ctx) => {
   }
   const server = await startServer({
     // Defences are recorded automatically (one FFmpeg per track): measured in the recording part, not here.
-    env: { ACCESS_TOKEN_TTL_SECONDS: '86400', RECORD_DEFENCES_AUTOMATICALLY: 'false' },
+    // Every client of the load generator comes from 127.0.0.1 (default: 50 sockets per address).
+    env: { ACCESS_TOKEN_TTL_SECONDS: '86400', RECORD_DEFENCES_AUTOMATICALLY: 'false', SOCKETS_PER_ADDRESS: '100000' },
     ...(ctx.profileDir ? { cpuProfileDir: ctx.profileDir, cpuProfileName: 'signalling-server.cpuprofile' } : {}),
   });
   let ours: RunFigures;

@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { io as connectSocket, type Socket as ClientSocket } from 'socket.io-client';
 import { buildApp } from '../../src/server/app.ts';
 import { loadConfig, type AppConfig } from '../../src/server/config.ts';
@@ -13,6 +12,7 @@ import type { Db } from '../../src/db/index.ts';
 import type { Env } from '../../src/shared/env.ts';
 import { withRealTimers, type Clock } from '../../src/shared/clock.ts';
 import { createTestDb, type Teardown } from './db.ts';
+import { deleteRedisPrefix } from '../../support/redis.ts';
 
 export const testRedisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
@@ -73,17 +73,7 @@ export function isolatedConfig(dataDir: string, prefix: string, env: Env = {}): 
   return config;
 }
 
-/** Deletes every Redis key under `prefix:` (queues, streams, directory) of a finished server. */
-export async function deleteRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-  await redis.quit();
-}
+export { deleteRedisPrefix };
 
 /**
  * The real server for one test file: its own database, its own Redis key

@@ -5,7 +5,9 @@ import { api, deleteRedisPrefix, TEST_JWT_SECRET, testRedisUrl } from './app.ts'
 import { createTestDb, type Teardown } from './db.ts';
 import { insertSession } from './sessions.ts';
 import { serverProcessEnv, startServerProcess, stopProcess, type ServerProcess } from './server-process.ts';
-import { RoomRequestError, WeriftPeer, type JoinData } from './werift-peer.ts';
+import { clusterNodeEnv } from '../../support/cluster.ts';
+
+export { joinThrough } from '../../support/cluster.ts';
 
 export interface ClusterNode {
   id: string;
@@ -45,13 +47,11 @@ export async function startCluster(
   const nodes = await Promise.all(
     ids.map(async (id) => {
       const { env, url } = await serverProcessEnv(t, { databaseUrl: databaseUrl!, redisUrl, redisPrefix: prefix });
-      return { id, url, env: { ...env, ROOM_JOIN_EARLY_MINUTES: '120', ROOM_GRACE_AFTER_END_MINUTES: '120', ROOMS_NODE_ID: id, PUBLIC_URL: url, JWT_SECRET: TEST_JWT_SECRET, SEED_DEMO: 'false', ...extraEnv, ...options.nodeEnv?.(id) } };
+      return { id, url, env };
     }),
   );
-  // Pages may come from any node and be sent to a room on another one (what a load balancer's
-  // single origin does in production): every node accepts the others' origins.
-  const origins = nodes.map((n) => n.url).join(',');
-  for (const node of nodes) node.env = { ALLOWED_ORIGINS: origins, ...node.env } as typeof node.env;
+  const urls = nodes.map((n) => n.url);
+  for (const node of nodes) node.env = { ...node.env, ...clusterNodeEnv(node, urls), JWT_SECRET: TEST_JWT_SECRET, SEED_DEMO: 'false', ...extraEnv, ...options.nodeEnv?.(node.id) };
   const started: ClusterNode[] = [];
   t.teardown(async () => {
     await Promise.all(started.map((n) => stopProcess(n.proc.child, 'SIGKILL')));
@@ -108,36 +108,4 @@ export function enterableSession(db: Db, demo: DemoSchool, kind: 'mentoring' | '
       { userId: demo.mentor.id, role: 'mentor' },
     ],
   });
-}
-
-/**
- * Joins a session's room entering through `entryUrl`, following a
- * `room_elsewhere` answer to the owner's signalling URL as the browser client
- * does (a `room_moving` answer is retried). Returns the peer, its join
- * answer, and the URL of the node that holds the room.
- */
-export async function joinThrough(entryUrl: string, token: string, sessionId: string, timeoutMs = 30_000): Promise<{ peer: WeriftPeer; joined: JoinData; url: string }> {
-  const until = Date.now() + timeoutMs;
-  let url = entryUrl;
-  for (;;) {
-    let peer: WeriftPeer;
-    try {
-      peer = await WeriftPeer.connect(url, token);
-    } catch (err) {
-      // The named node does not answer (it died after its last registry publication): back through the entry.
-      if (Date.now() > until) throw err;
-      url = entryUrl;
-      await new Promise((r) => setTimeout(r, 500));
-      continue;
-    }
-    try {
-      return { peer, joined: await peer.join(sessionId), url };
-    } catch (err) {
-      await peer.close();
-      if (!(err instanceof RoomRequestError) || Date.now() > until) throw err;
-      if (err.code === 'room_elsewhere') url = String(err.details?.url);
-      else if (err.code === 'room_moving' || err.code === 'no_node_available') await new Promise((r) => setTimeout(r, 500));
-      else throw err;
-    }
-  }
 }
