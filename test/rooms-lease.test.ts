@@ -103,6 +103,24 @@ t.test('room leases with an epoch', async (t) => {
     await a.release(sessionId);
   });
 
+  t.test('a node whose own publication is late still places rooms on itself; another node stale is left out', async (t) => {
+    const load = () => ({ rooms: 0, peers: 0, consumers: 0, workerCpu: 0 });
+    const registryA = new NodeRegistry({ redis: redisA, prefix, id: 'node-a', url: 'http://a', mediaAddress: '127.0.0.1', load, onError: (e) => errors.push(e) });
+    const registryB = new NodeRegistry({ redis: redisB, prefix, id: 'node-b', url: 'http://b', mediaAddress: '127.0.0.1', load, onError: (e) => errors.push(e) });
+    await registryA.publish();
+    await registryB.publish();
+    // Both entries ten seconds old in Redis, as if neither event loop had run its publication timer.
+    for (const entry of [registryA.last!, registryB.last!]) await redisA.hset(`${prefix}:nodes`, entry.id, JSON.stringify({ ...entry, at: Date.now() - 10_000 }));
+    t.same((await registryA.eligible()).map((e) => e.id), ['node-a'], 'node-a takes rooms itself; node-b, stale, does not get any');
+    const placementA = new RoomPlacement(redisA, prefix, registryA, a);
+    await new Promise((r) => setTimeout(r, a.settlingMs() + 50)); // past the settling of the Redis-outage test above
+    t.same(await placementA.place(randomUUID()), { kind: 'here' });
+    await registryA.drain();
+    t.same((await registryA.eligible()).map((e) => e.id), [], 'a draining node is never eligible');
+    await registryA.stop();
+    await registryB.stop();
+  });
+
   t.test('a lease not renewed lapses (a killed node)', async (t) => {
     const sessionId = randomUUID();
     await b.claim(sessionId);

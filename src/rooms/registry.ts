@@ -129,10 +129,15 @@ export class NodeRegistry {
     return entries;
   }
 
-  /** Nodes that may take new rooms: fresh and serving. */
+  /**
+   * Nodes that may take new rooms: fresh and serving. This node counts as fresh while it serves, whatever
+   * Redis holds: it is alive (it runs this), and a busy event loop can delay its publication past
+   * STALE_AFTER_MS (seen under load: a lone node answered `no_node_available` to its own clients for 30 s).
+   */
   async eligible(): Promise<NodeEntry[]> {
     const now = Date.now();
-    return (await this.all()).filter((e) => e.state === 'serving' && now - e.at <= STALE_AFTER_MS);
+    const others = (await this.all()).filter((e) => e.id !== this.#self.id && e.state === 'serving' && now - e.at <= STALE_AFTER_MS);
+    return this.#state === 'serving' && this.#last ? [{ ...this.#last, state: 'serving', at: now }, ...others] : others;
   }
 
   async get(id: string): Promise<NodeEntry | undefined> {
