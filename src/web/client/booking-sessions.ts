@@ -90,3 +90,37 @@ export function bookedSessions(zone: string, events: BookedSessionsEvents): Book
     },
   };
 }
+
+export interface MoveMode {
+  /** The notice (`#book-mode`) shown while a session is being moved. */
+  element: HTMLElement;
+  /** The session being moved, if any. */
+  moving(): Session | undefined;
+  /** Moves this session with the next slot picked; the policy is said now, and "keep it" leaves move mode. */
+  start(session: Session, policy: Policy): void;
+  end(): void;
+}
+
+export function moveMode(zone: string): MoveMode {
+  const element = h('div', { id: 'book-mode', hidden: true, class: 'card notice' });
+  let moving: Session | undefined;
+  const end = () => {
+    moving = undefined;
+    element.hidden = true;
+  };
+  return {
+    element,
+    moving: () => moving,
+    end,
+    start(s, policy) {
+      moving = s;
+      clear(element);
+      element.append(
+        h('p', {}, t('book.moving', { date: formatDateTime(s.startsAt, zone) })),
+        h('p', { class: 'policy' }, moveNote(s.startsAt, policy)),
+        h('button', { type: 'button', class: 'secondary', onclick: end }, t('book.keep')),
+      );
+      element.hidden = false;
+    },
+  };
+}

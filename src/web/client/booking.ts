@@ -7,13 +7,14 @@
  * before it applies.
  */
 import { DateTime } from 'luxon';
-import { getJson, sendJson, type User } from './api.ts';
-import { bookedSessions, moveNote, type Policy, type Session } from './booking-sessions.ts';
+import { getJson, type User } from './api.ts';
+import { bookedSessions, moveMode, type Policy } from './booking-sessions.ts';
+import { confirmStep } from './booking-confirm.ts';
 import { weekOfSlots, type Slot } from './booking-week.ts';
-import { append, clear, h } from './dom.ts';
+import { clear, h } from './dom.ts';
 import { locale, t } from './i18n.ts';
 import { formatDateTime, formatTime, describeZone } from './time.ts';
-import { backLink, loading, statusLine, withProgress } from './ui.ts';
+import { backLink, loading, statusLine } from './ui.ts';
 
 interface Enrollment {
   projects: Array<{ id: string; title: string; position: number; state: string }>;
@@ -45,22 +46,52 @@ export async function allSlots<S extends { startsAt: string }>(url: string): Pro
 /** A day heading in the viewer's zone and language. */
 export const dayLabel = (d: DateTime) => new Intl.DateTimeFormat(locale(), { weekday: 'long', day: 'numeric', month: 'long', timeZone: d.zoneName ?? undefined }).format(d.toJSDate());
 
+/** Who the sessions are with, in which zone, and the projects a session can be about (or that there is none). */
+function showIntro(intro: HTMLElement, projectSelect: HTMLSelectElement, mentor: User, enrollments: Enrollment[], zone: string): void {
+  clear(intro);
+  intro.append(h('p', {}, t('book.with', { name: mentor.name })), h('p', { class: 'muted', id: 'book-zone' }, t('common.zone', { zone: describeZone(zone) })));
+  const open = enrollments.flatMap((e) => e.projects).filter((pr) => BOOKABLE.has(pr.state));
+  for (const pr of open) projectSelect.append(h('option', { value: pr.id }, pr.title));
+  if (open.length === 0) intro.append(h('p', { class: 'error' }, t('book.noProject')));
+}
+
+/** The next free slot of the host, offered first (`#book-next-slot`); returns it. */
+async function showNextSlot(box: HTMLElement, hostId: string, zone: string, slotButton: (slot: Slot, label: string, id: string) => HTMLButtonElement): Promise<Slot | undefined> {
+  const now = DateTime.now().setZone(zone);
+  // Only the first slot is shown: the first page is enough.
+  const { slots } = await getJson<{ slots: Slot[] }>(slotsUrl(hostId, now, now.plus({ days: SEARCH_DAYS }), zone));
+  clear(box);
+  const first = slots[0];
+  if (first) box.append(h('p', {}, t('book.next', { date: formatDateTime(first.startsAt, zone) }), ' ', slotButton(first, t('book.pick', { time: formatTime(first.startsAt, zone) }), 'book-next-slot')));
+  else box.append(h('p', { class: 'muted' }, t('book.noneNext')));
+  return first;
+}
+
 export function bookingView(user: User): HTMLElement {
   const zone = user.timeZone;
   const status = statusLine('book-status');
   const intro = h('div', {}, loading());
   const projectSelect = h('select', { id: 'book-project', name: 'projectId' });
   const nextBox = h('div', { id: 'book-next', class: 'card next-slot' });
-  const modeBox = h('div', { id: 'book-mode', hidden: true, class: 'card notice' });
-  const confirmBox = h('section', { id: 'book-confirm', class: 'card confirm', hidden: true, 'aria-labelledby': 'book-confirm-title' });
+  const move = moveMode(zone);
 
   let mentor: User | undefined;
   let policy: Policy = { mentoringMinutes: 45, lateCancelNoticeHours: 24 };
-  let moving: Session | undefined;
 
-  const projectTitle = () => projectSelect.selectedOptions[0]?.textContent ?? '';
+  const confirm = confirmStep(zone, {
+    mentorName: () => mentor?.name ?? '',
+    project: () => ({ id: projectSelect.value, title: projectSelect.selectedOptions[0]?.textContent ?? '' }),
+    policy: () => policy,
+    onDone(moved, when) {
+      move.end();
+      status.info(moved ? t('book.moved', { date: when }) : t('book.booked', { date: when }));
+      void refresh();
+    },
+    onDismiss: () => status.clear(),
+    onError: (err) => status.fail(err),
+  });
   const slotButton = (slot: Slot, label: string, id?: string): HTMLButtonElement =>
-    h('button', { type: 'button', class: 'slot', 'data-starts-at': slot.startsAt, ...(id ? { id } : {}), onclick: () => askConfirm(slot) }, label);
+    h('button', { type: 'button', class: 'slot', 'data-starts-at': slot.startsAt, ...(id ? { id } : {}), onclick: () => confirm.ask(slot, move.moving()) }, label);
   const week = weekOfSlots(zone, dayLabel, {
     slots: (from, to) => allSlots<Slot>(slotsUrl(mentor!.id, from, to, zone)),
     button: (slot, label) => slotButton(slot, label),
@@ -68,7 +99,10 @@ export function bookingView(user: User): HTMLElement {
   });
   const mine = bookedSessions(zone, {
     policy: () => policy,
-    onMove: startMove,
+    onMove(session) {
+      move.start(session, policy);
+      week.title.focus();
+    },
     onCancelled(late) {
       status.info(late ? t('book.cancelledLate') : t('book.cancelled'));
       void refresh();
@@ -76,60 +110,7 @@ export function bookingView(user: User): HTMLElement {
     onError: (err) => status.fail(err),
   });
 
-  /** Picking a slot asks first: what, when, with whom, and (when moving) the policy. */
-  function askConfirm(slot: Slot): void {
-    clear(confirmBox);
-    const button = h('button', { type: 'button', id: 'book-confirm-button' }, moving ? t('book.moveConfirm') : t('book.confirm'));
-    const when = formatDateTime(slot.startsAt, zone);
-    button.addEventListener('click', () => {
-      const action = moving
-        ? sendJson<Session>('POST', `/sessions/${moving.id}/reschedule`, { startsAt: slot.startsAt })
-        : sendJson<Session>('POST', '/sessions', { startsAt: slot.startsAt, projectId: projectSelect.value });
-      const wasMoving = !!moving;
-      void withProgress(button, () => action).then(
-        () => {
-          confirmBox.hidden = true;
-          moving = undefined;
-          modeBox.hidden = true;
-          status.info(wasMoving ? t('book.moved', { date: when }) : t('book.booked', { date: when }));
-          void refresh();
-        },
-        (err: unknown) => status.fail(err),
-      );
-    });
-    append(confirmBox,
-      h('h2', { id: 'book-confirm-title' }, t('book.confirmTitle')),
-      h('p', {}, t('book.confirmText', { project: moving?.projectTitle ?? projectTitle(), date: when, name: mentor?.name ?? '' })),
-      moving ? h('p', { class: 'policy' }, moveNote(moving.startsAt, policy)) : null,
-      h('p', { class: 'actions' }, button, ' ', h('button', { type: 'button', class: 'secondary', onclick: () => ((confirmBox.hidden = true), status.clear()) }, t('book.cancelPick'))),
-    );
-    confirmBox.hidden = false;
-    button.focus();
-  }
-
-  /** Move: the next slot picked moves this session; the policy is said now, and "keep it" leaves move mode. */
-  function startMove(s: Session): void {
-    moving = s;
-    clear(modeBox);
-    modeBox.append(
-      h('p', {}, t('book.moving', { date: formatDateTime(s.startsAt, zone) })),
-      h('p', { class: 'policy' }, moveNote(s.startsAt, policy)),
-      h('button', { type: 'button', class: 'secondary', onclick: () => ((moving = undefined), (modeBox.hidden = true)) }, t('book.keep')),
-    );
-    modeBox.hidden = false;
-    week.title.focus();
-  }
-
-  async function loadNext(): Promise<Slot | undefined> {
-    const now = DateTime.now().setZone(zone);
-    // Only the first slot is shown: the first page is enough.
-    const { slots } = await getJson<{ slots: Slot[] }>(slotsUrl(mentor!.id, now, now.plus({ days: SEARCH_DAYS }), zone));
-    clear(nextBox);
-    const first = slots[0];
-    if (first) nextBox.append(h('p', {}, t('book.next', { date: formatDateTime(first.startsAt, zone) }), ' ', slotButton(first, t('book.pick', { time: formatTime(first.startsAt, zone) }), 'book-next-slot')));
-    else nextBox.append(h('p', { class: 'muted' }, t('book.noneNext')));
-    return first;
-  }
+  const loadNext = () => showNextSlot(nextBox, mentor!.id, zone, slotButton);
 
   async function refresh(): Promise<void> {
     await Promise.all([loadNext(), week.load(), mine.load()]).catch((err: unknown) => status.fail(err));
@@ -144,11 +125,7 @@ export function bookingView(user: User): HTMLElement {
       ]);
       mentor = m;
       policy = p;
-      clear(intro);
-      intro.append(h('p', {}, t('book.with', { name: m.name })), h('p', { class: 'muted', id: 'book-zone' }, t('common.zone', { zone: describeZone(zone) })));
-      const open = enrollments.flatMap((e) => e.projects).filter((pr) => BOOKABLE.has(pr.state));
-      for (const pr of open) projectSelect.append(h('option', { value: pr.id }, pr.title));
-      if (open.length === 0) intro.append(h('p', { class: 'error' }, t('book.noProject')));
+      showIntro(intro, projectSelect, m, enrollments, zone);
       const first = await loadNext();
       await Promise.all([first ? week.showWeekOf(DateTime.fromISO(first.startsAt)) : week.load(), mine.load()]);
     } catch (err) {
@@ -164,10 +141,10 @@ export function bookingView(user: User): HTMLElement {
     intro,
     h('p', {}, h('label', { for: 'book-project' }, t('book.project')), ' ', projectSelect),
     nextBox,
-    modeBox,
+    move.element,
     week.nav,
     week.element,
-    confirmBox,
+    confirm.element,
     status.element,
     h('h2', {}, t('book.mine')),
     mine.element,

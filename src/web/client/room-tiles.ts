@@ -42,6 +42,40 @@ interface Tile {
   audio?: HTMLAudioElement;
 }
 
+/** A person's tile: camera video (muted: their sound plays from a separate audio element), name, mic and quality badges. */
+function newTile(userId: string, self: boolean): Tile {
+  const video = h('video', { autoplay: true, playsinline: true, muted: true, 'data-user-id': userId, 'data-source': 'webcam' });
+  video.muted = true;
+  const mic = h('span', { class: 'mic-off', hidden: true, title: t('room.muted') }, h('span', { 'aria-hidden': 'true' }, '🔇'), h('span', { class: 'visually-hidden' }, t('room.muted')));
+  const caption = h('span', { class: 'name' });
+  const quality = h('span', { class: 'quality', 'data-quality': 'excellent' });
+  const figure = h('figure', { class: `tile${self ? ' self' : ''}`, 'data-user-id': userId }, video, h('figcaption', {}, caption, mic, quality));
+  return { figure, video, caption, mic, quality };
+}
+
+/** A person's camera or microphone arrived: the video plays in the tile, the sound from an audio element in it. */
+function playRemote(tile: Tile, m: RemoteMedia): void {
+  if (m.kind === 'video') {
+    playTrack(tile.video, m.track);
+    tile.video.dataset.consumerId = m.consumerId;
+    return;
+  }
+  tile.audio?.remove();
+  tile.audio = h('audio', { autoplay: true, 'data-user-id': m.userId, 'data-source': 'mic' });
+  tile.figure.append(tile.audio);
+  playTrack(tile.audio, m.track);
+  tile.mic.hidden = !m.paused;
+}
+
+/** A person's camera or microphone went away (a newer camera consumer already in the tile stays). */
+function stopRemote(tile: Tile, m: RemoteMedia): void {
+  if (m.kind === 'video' && tile.video.dataset.consumerId === m.consumerId) tile.video.srcObject = null;
+  if (m.kind === 'audio') {
+    tile.audio?.remove();
+    delete tile.audio;
+  }
+}
+
 export function participantTiles(selfId: string, roster: Roster): ParticipantTiles {
   const grid = h('div', { class: 'grid', id: 'grid', 'aria-label': t('room.title') });
   const tiles = new Map<string, Tile>();
@@ -60,17 +94,10 @@ export function participantTiles(selfId: string, roster: Roster): ParticipantTil
   function tileOf(userId: string): Tile {
     let tile = tiles.get(userId);
     if (tile) return tile;
-    const self = userId === selfId;
-    const video = h('video', { autoplay: true, playsinline: true, muted: true, 'data-user-id': userId, 'data-source': 'webcam' });
-    video.muted = true;
-    const mic = h('span', { class: 'mic-off', hidden: true, title: t('room.muted') }, h('span', { 'aria-hidden': 'true' }, '🔇'), h('span', { class: 'visually-hidden' }, t('room.muted')));
-    const caption = h('span', { class: 'name' });
-    const quality = h('span', { class: 'quality', 'data-quality': 'excellent' });
-    const figure = h('figure', { class: `tile${self ? ' self' : ''}`, 'data-user-id': userId }, video, h('figcaption', {}, caption, mic, quality));
-    tile = { figure, video, caption, mic, quality };
+    tile = newTile(userId, userId === selfId);
     tiles.set(userId, tile);
-    if (self) grid.prepend(figure);
-    else grid.append(figure);
+    if (userId === selfId) grid.prepend(tile.figure);
+    else grid.append(tile.figure);
     relabel();
     return tile;
   }
@@ -94,27 +121,10 @@ export function participantTiles(selfId: string, roster: Roster): ParticipantTil
       }
       relabel();
     },
-    remoteAdded(m) {
-      const tile = tileOf(m.userId);
-      if (m.kind === 'video') {
-        playTrack(tile.video, m.track);
-        tile.video.dataset.consumerId = m.consumerId;
-      } else {
-        tile.audio?.remove();
-        tile.audio = h('audio', { autoplay: true, 'data-user-id': m.userId, 'data-source': 'mic' });
-        tile.figure.append(tile.audio);
-        playTrack(tile.audio, m.track);
-        tile.mic.hidden = !m.paused;
-      }
-    },
+    remoteAdded: (m) => playRemote(tileOf(m.userId), m),
     remoteRemoved(m) {
       const tile = tiles.get(m.userId);
-      if (!tile) return;
-      if (m.kind === 'video' && tile.video.dataset.consumerId === m.consumerId) tile.video.srcObject = null;
-      if (m.kind === 'audio') {
-        tile.audio?.remove();
-        delete tile.audio;
-      }
+      if (tile) stopRemote(tile, m);
     },
     remotePaused(m) {
       const tile = tiles.get(m.userId);
