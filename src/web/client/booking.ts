@@ -103,10 +103,7 @@ export function bookingView(user: User): HTMLElement {
       move.start(session, policy);
       week.title.focus();
     },
-    onCancelled(late) {
-      status.info(late ? t('book.cancelledLate') : t('book.cancelled'));
-      void refresh();
-    },
+    onCancelled: (late) => (status.info(late ? t('book.cancelledLate') : t('book.cancelled')), void refresh()),
     onError: (err) => status.fail(err),
   });
 

@@ -126,8 +126,7 @@ export function replayView(sessionId: string, recordingId: string, user: User): 
   const showVideo = async (r: ReplayView) => {
     const link = await sendJson<{ url: string }>('POST', `${base}/composite/link`);
     if (disposed) return;
-    video = h('video', { id: 'replay-video', controls: true, preload: 'metadata', playsinline: true, 'aria-label': t('replay.video'), src: link.url });
-    const v = video;
+    const v = (video = h('video', { id: 'replay-video', controls: true, preload: 'metadata', playsinline: true, 'aria-label': t('replay.video'), src: link.url }));
     v.addEventListener('timeupdate', () => follow(r));
     v.addEventListener('seeked', () => follow(r));
     clear(player);
@@ -146,12 +145,11 @@ export function replayView(sessionId: string, recordingId: string, user: User): 
         comments.render(r.comments);
         if (user.role === 'coordinator') actions.append(archiveButton(sessionId));
       }
+      window.mlReplay = { replay: r, video: undefined };
       if (r.composite.status === 'ready') {
-        window.mlReplay = { replay: r, video: undefined };
         await showVideo(r);
         return;
       }
-      window.mlReplay = { replay: r, video: undefined };
       clear(player);
       player.append(...compositeProgress(r.composite));
       if (r.composite.status !== 'failed') poll = setTimeout(() => void load(), 2000);
