@@ -16,6 +16,28 @@ import { backLink, loading, statusLine, withProgress } from './ui.ts';
 
 const SEARCH_DAYS = 28;
 
+type DefenceSlot = { startsAt: string; endsAt: string };
+
+/** The slots where candidate and jury are all free, by day in the coordinator's zone; `pick` schedules one. */
+function slotWeek(slots: DefenceSlot[], zone: string, pick: (slot: DefenceSlot, button: HTMLButtonElement) => void): HTMLElement {
+  const byDay = new Map<string, DefenceSlot[]>();
+  for (const s of slots) {
+    const key = DateTime.fromISO(s.startsAt).setZone(zone).toISODate()!;
+    byDay.set(key, [...(byDay.get(key) ?? []), s]);
+  }
+  const week = h('div', { class: 'week' });
+  for (const [key, ofDay] of byDay) {
+    const headingId = `defence-day-${key}`;
+    const button = (s: DefenceSlot) => {
+      const b = h('button', { type: 'button', class: 'slot', 'data-starts-at': s.startsAt, 'aria-describedby': headingId, title: t('defence.new.schedule', { date: formatDateTime(s.startsAt, zone) }) }, formatTime(s.startsAt, zone));
+      b.addEventListener('click', () => pick(s, b));
+      return h('li', {}, b);
+    };
+    week.append(h('section', { class: 'day', 'aria-labelledby': headingId }, h('h3', { id: headingId }, dayLabel(DateTime.fromISO(key, { zone }))), h('ul', { class: 'slots' }, ...ofDay.map(button))));
+  }
+  return week;
+}
+
 export function defenceScheduleView(viewer: User): HTMLElement {
   const zone = viewer.timeZone;
   const status = statusLine('defence-status');
@@ -50,41 +72,17 @@ export function defenceScheduleView(viewer: User): HTMLElement {
         results.hidden = false;
         results.append(h('h2', { id: 'defence-slots-title' }, t('defence.new.slots')), h('p', { class: 'muted' }, t('common.zone', { zone: describeZone(zone) })));
         if (slots.length === 0) results.append(h('p', { class: 'muted' }, t('defence.new.noSlots')));
-        const byDay = new Map<string, typeof slots>();
-        for (const s of slots) {
-          const key = DateTime.fromISO(s.startsAt).setZone(zone).toISODate()!;
-          byDay.set(key, [...(byDay.get(key) ?? []), s]);
-        }
-        const week = h('div', { class: 'week' });
-        for (const [key, ofDay] of byDay) {
-          const label = dayLabel(DateTime.fromISO(key, { zone }));
-          const headingId = `defence-day-${key}`;
-          week.append(
-            h(
-              'section',
-              { class: 'day', 'aria-labelledby': headingId },
-              h('h3', { id: headingId }, label),
-              h(
-                'ul',
-                { class: 'slots' },
-                ...ofDay.map((s) => {
-                  const b = h('button', { type: 'button', class: 'slot', 'data-starts-at': s.startsAt, 'aria-describedby': headingId, title: t('defence.new.schedule', { date: formatDateTime(s.startsAt, zone) }) }, formatTime(s.startsAt, zone));
-                  b.addEventListener('click', () => {
-                    void withProgress(b, () => sendJson<{ id: string; startsAt: string }>('POST', '/defences', { studentId: candidate.value, juryIds, startsAt: s.startsAt })).then(
-                      (session) => {
-                        status.info(t('defence.new.scheduled', { date: formatDateTime(session.startsAt, zone) }));
-                        results.hidden = true;
-                      },
-                      (err: unknown) => status.fail(err),
-                    );
-                  });
-                  return h('li', {}, b);
-                }),
-              ),
-            ),
-          );
-        }
-        results.append(week);
+        results.append(
+          slotWeek(slots, zone, (s, b) => {
+            void withProgress(b, () => sendJson<{ id: string; startsAt: string }>('POST', '/defences', { studentId: candidate.value, juryIds, startsAt: s.startsAt })).then(
+              (session) => {
+                status.info(t('defence.new.scheduled', { date: formatDateTime(session.startsAt, zone) }));
+                results.hidden = true;
+              },
+              (err: unknown) => status.fail(err),
+            );
+          }),
+        );
       },
       (err: unknown) => status.fail(err),
     );
@@ -107,6 +105,43 @@ export function defenceScheduleView(viewer: User): HTMLElement {
   );
 
   return h('div', { class: 'defence-page' }, h('h1', {}, t('defence.new.title')), form, status.element, results, backLink());
+}
+
+/** The attendance CSV export for auditors: a path and a range of days, on the coordinator's own calendar. */
+function exportForm(zone: string, status: { info(text: string): void; fail(err: unknown): void }): { element: HTMLElement; path: HTMLSelectElement } {
+  const path = h('select', { id: 'att-path', name: 'pathId' });
+  const today = DateTime.now().setZone(zone);
+  const from = h('input', { type: 'date', id: 'att-from', required: true, value: today.minus({ days: 30 }).toISODate()! });
+  const to = h('input', { type: 'date', id: 'att-to', required: true, value: today.toISODate()! });
+  const exportButton = h('button', { type: 'submit', id: 'att-export' }, t('att.export'));
+  const form = h(
+    'form',
+    { class: 'card', id: 'att-export-form', 'aria-labelledby': 'att-export-title' },
+    h('h2', { id: 'att-export-title' }, t('att.exportTitle')),
+    h('p', {}, h('label', { for: 'att-path' }, t('att.path')), ' ', path),
+    h('p', {}, h('label', { for: 'att-from' }, t('att.exportFrom')), ' ', from, ' ', h('label', { for: 'att-to' }, t('att.exportTo')), ' ', to),
+    h('p', {}, exportButton),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const fromIso = DateTime.fromISO(from.value, { zone }).startOf('day').toUTC().toISO()!;
+    const toIso = DateTime.fromISO(to.value, { zone }).plus({ days: 1 }).startOf('day').toUTC().toISO()!;
+    const query = new URLSearchParams({ pathId: path.value, from: fromIso, to: toIso });
+    void withProgress(exportButton, () => getBlob(`/attendance/export.csv?${query}`)).then(
+      (blob) => {
+        // The export needs the bearer token, so it is fetched, then handed to the browser as a file.
+        const url = URL.createObjectURL(blob);
+        const a = h('a', { href: url, download: `attendance-${from.value}-${to.value}.csv`, hidden: true });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60_000);
+        status.info(t('att.exportDone'));
+      },
+      (err: unknown) => status.fail(err),
+    );
+  });
+  return { element: form, path };
 }
 
 export function attendanceView(viewer: User): HTMLElement {
@@ -158,47 +193,14 @@ export function attendanceView(viewer: User): HTMLElement {
     );
   });
 
-  // The CSV export: a path and a range of days, on the coordinator's own calendar.
-  const path = h('select', { id: 'att-path', name: 'pathId' });
-  const today = DateTime.now().setZone(zone);
-  const from = h('input', { type: 'date', id: 'att-from', required: true, value: today.minus({ days: 30 }).toISODate()! });
-  const to = h('input', { type: 'date', id: 'att-to', required: true, value: today.toISODate()! });
-  const exportButton = h('button', { type: 'submit', id: 'att-export' }, t('att.export'));
-  const exportForm = h(
-    'form',
-    { class: 'card', id: 'att-export-form', 'aria-labelledby': 'att-export-title' },
-    h('h2', { id: 'att-export-title' }, t('att.exportTitle')),
-    h('p', {}, h('label', { for: 'att-path' }, t('att.path')), ' ', path),
-    h('p', {}, h('label', { for: 'att-from' }, t('att.exportFrom')), ' ', from, ' ', h('label', { for: 'att-to' }, t('att.exportTo')), ' ', to),
-    h('p', {}, exportButton),
-  );
-  exportForm.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const fromIso = DateTime.fromISO(from.value, { zone }).startOf('day').toUTC().toISO()!;
-    const toIso = DateTime.fromISO(to.value, { zone }).plus({ days: 1 }).startOf('day').toUTC().toISO()!;
-    const query = new URLSearchParams({ pathId: path.value, from: fromIso, to: toIso });
-    void withProgress(exportButton, () => getBlob(`/attendance/export.csv?${query}`)).then(
-      (blob) => {
-        // The export needs the bearer token, so it is fetched, then handed to the browser as a file.
-        const url = URL.createObjectURL(blob);
-        const a = h('a', { href: url, download: `attendance-${from.value}-${to.value}.csv`, hidden: true });
-        document.body.append(a);
-        a.click();
-        a.remove();
-        setTimeout(() => URL.revokeObjectURL(url), 60_000);
-        status.info(t('att.exportDone'));
-      },
-      (err: unknown) => status.fail(err),
-    );
-  });
-
+  const exporter = exportForm(zone, status);
   void Promise.all([getJson<User[]>('/people?role=student'), getJson<Array<{ id: string; title: string }>>('/paths')]).then(
     ([students, paths]) => {
       for (const s of students) student.append(h('option', { value: s.id }, s.name));
-      for (const p of paths) path.append(h('option', { value: p.id }, p.title));
+      for (const p of paths) exporter.path.append(h('option', { value: p.id }, p.title));
     },
     (err: unknown) => status.fail(err),
   );
 
-  return h('div', { class: 'attendance-page' }, h('h1', {}, t('nav.attendance')), status.element, pick, sessions, report, exportForm, backLink());
+  return h('div', { class: 'attendance-page' }, h('h1', {}, t('nav.attendance')), status.element, pick, sessions, report, exporter.element, backLink());
 }

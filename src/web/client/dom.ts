@@ -34,3 +34,9 @@ export function clear(el: Element): void {
 let uid = 0;
 /** A unique id for label/aria wiring. */
 export const nextId = (prefix: string) => `${prefix}-${++uid}`;
+
+/** Plays a media track in a video or audio element (autoplay may still be refused: the element then waits for a gesture). */
+export function playTrack(el: HTMLMediaElement, track: MediaStreamTrack): void {
+  el.srcObject = new MediaStream([track]);
+  void el.play().catch(() => undefined);
+}

@@ -397,8 +397,17 @@ export class RoomClient {
     }
   }
 
+  /** The room's socket events, by concern (each group below); called for every new signalling socket. */
   #wireSocket(): void {
     const s = this.socket;
+    this.#wireConnection(s);
+    this.#wirePeers(s);
+    this.#wireMedia(s);
+    this.#wireRoom(s);
+  }
+
+  /** Signalling lost and found again: reconnect, recover or rejoin; an expired or missing token ends the room. */
+  #wireConnection(s: Socket): void {
     s.on('connect', () => {
       if (!this.#joinedOnce || this.#closed) return;
       // Signalling came back. Restored by Socket.IO's connection-state recovery: the
@@ -422,6 +431,10 @@ export class RoomClient {
     s.on('connect_error', (err: Error & { data?: { code?: string } }) => {
       if (err.data?.code === 'token_missing' || err.data?.code === 'token_invalid') this.#close({ code: 'token_invalid', message: err.message });
     });
+  }
+
+  /** Who is in the room: arrivals, departures, their connection and its quality, who speaks. */
+  #wirePeers(s: Socket): void {
     s.on('peerJoined', ({ peer }: { peer: PeerInfo }) => {
       if (peer.userId === this.#self?.userId) return;
       for (const [id, p] of this.#peers) if (p.userId === peer.userId) this.#peers.delete(id);
@@ -436,6 +449,24 @@ export class RoomClient {
         if (media.userId === userId && ![...this.#peers.values()].some((p) => p.userId === userId)) this.#dropConsumer(consumer.id);
       }
     });
+    s.on('peerConnection', ({ peerId, connected }: { peerId: string; userId: string; connected: boolean }) => {
+      const peer = this.#peers.get(peerId);
+      if (!peer) return;
+      peer.connected = connected;
+      this.#listener.peers(this.peers);
+    });
+    s.on('connectionQuality', ({ peerId, userId, level }: { peerId: string; userId: string; level: PeerInfo['quality'] }) => {
+      const peer = this.#peers.get(peerId);
+      if (peer) peer.quality = level;
+      else if (userId === this.#self?.userId) this.selfQuality = level;
+      else return;
+      this.#listener.peers(this.peers);
+    });
+    s.on('activeSpeaker', ({ userId }: { userId: string | null }) => this.#listener.activeSpeaker(userId));
+  }
+
+  /** Everyone else's media: new producers are consumed, closed ones dropped, pauses shown. */
+  #wireMedia(s: Socket): void {
     s.on('newProducer', (p: { peerId: string; userId: string; producerId: string; kind: 'audio' | 'video'; source: Source }) => {
       const peer = this.#peers.get(p.peerId);
       if (peer && !peer.producers.some((x) => x.producerId === p.producerId)) peer.producers.push({ producerId: p.producerId, kind: p.kind, source: p.source, paused: false });
@@ -461,20 +492,10 @@ export class RoomClient {
     };
     s.on('producerPaused', ({ producerId }: { producerId: string }) => setRemotePaused(producerId, true));
     s.on('producerResumed', ({ producerId }: { producerId: string }) => setRemotePaused(producerId, false));
-    s.on('peerConnection', ({ peerId, connected }: { peerId: string; userId: string; connected: boolean }) => {
-      const peer = this.#peers.get(peerId);
-      if (!peer) return;
-      peer.connected = connected;
-      this.#listener.peers(this.peers);
-    });
-    s.on('connectionQuality', ({ peerId, userId, level }: { peerId: string; userId: string; level: PeerInfo['quality'] }) => {
-      const peer = this.#peers.get(peerId);
-      if (peer) peer.quality = level;
-      else if (userId === this.#self?.userId) this.selfQuality = level;
-      else return;
-      this.#listener.peers(this.peers);
-    });
-    s.on('activeSpeaker', ({ userId }: { userId: string | null }) => this.#listener.activeSpeaker(userId));
+  }
+
+  /** The room itself: closing or moving (rejoin), isolation (defence lobby), recording state. */
+  #wireRoom(s: Socket): void {
     s.on('roomClosing', ({ reason }: { reason: string }) => {
       // A server going away or a crashed media worker: the room comes back (elsewhere) when we join again.
       if (reason === 'server_draining' || reason === 'worker_died' || reason === 'lease_lost') void this.#rejoin(reason);

@@ -1,29 +1,31 @@
 /**
- * The session room screen: controls, participant grid with active-speaker
- * highlight, screen shares beside the code review panel, who is present,
- * recording indicator, defence phase, and clear messages for refused joins.
+ * The session room screen, composed of its parts: the status line and alert
+ * (room-status.ts), the controls bar (room-controls.ts) with the device menu
+ * (room-devices.ts) and recording controls (room-recording.ts), the waiting
+ * overlay (room-lobby.ts), the defence panel, the screen-share stage
+ * (room-stage.ts) beside the code review panel, the participant grid
+ * (room-tiles.ts) and who is present (room-presence.ts). This module wires the
+ * room's events to those parts, and says why a join was refused or the room closed.
  */
-import { getJson, sendJson, type User } from './api.ts';
+import type { User } from './api.ts';
 import { DefencePanel } from './defence.ts';
-import { clear, h, nextId } from './dom.ts';
+import { h } from './dom.ts';
 import { relabel, t, type MessageKey } from './i18n.ts';
 import { ReviewPanel } from './review.ts';
-import { RoomClient, type PeerInfo, type RemoteMedia, type RoomStatus, type Source } from './room-client.ts';
+import { RoomClient, type PeerInfo, type RoomListener } from './room-client.ts';
+import { controlsBar, type ControlsBar } from './room-controls.ts';
+import { deviceMenu, type DeviceMenu } from './room-devices.ts';
+import { lobbyOverlay, type LobbyOverlay } from './room-lobby.ts';
+import { presencePanel, type PresencePanel } from './room-presence.ts';
+import { recordingControls, type RecordingControls } from './room-recording.ts';
+import { screenStage, type ScreenStage } from './room-stage.ts';
+import { roomStatusLine, type RoomStatusLine } from './room-status.ts';
+import { participantTiles, type ParticipantTiles } from './room-tiles.ts';
 import { RequestError } from './signal.ts';
 import { formatDateTime, formatTime } from './time.ts';
-import { codeText, errorText, mediaErrorText } from './ui.ts';
+import { codeText, mediaErrorText } from './ui.ts';
 
 const REFUSALS = ['too_early', 'not_a_participant', 'session_over', 'session_cancelled', 'session_not_found'] as const;
-
-interface Tile {
-  figure: HTMLElement;
-  video: HTMLVideoElement;
-  caption: HTMLElement;
-  mic: HTMLElement;
-  /** The person's connection quality (excellent, good, poor, lost). */
-  quality: HTMLElement;
-  audio?: HTMLAudioElement;
-}
 
 export interface RoomView {
   element: HTMLElement;
@@ -64,406 +66,172 @@ export function closedMessage(reason: string): string {
   return key ? t(key) : t('room.closed');
 }
 
-export function roomView(sessionId: string, user: User, navigate: (hash: string) => void): RoomView {
-  const status = h('p', { class: 'status', id: 'room-status', role: 'status', 'aria-live': 'polite' }, t('room.joining'));
-  const announcer = h('div', { class: 'visually-hidden', 'aria-live': 'polite', id: 'announcer' });
-  const announce = (text: string) => {
-    announcer.textContent = text;
-  };
-  const alert = h('div', { class: 'room-alert', role: 'alert', id: 'room-alert', hidden: true });
-  const recording = h('span', { class: 'recording', id: 'recording-indicator', hidden: true }, h('span', { class: 'dot', 'aria-hidden': 'true' }), t('room.recording'));
-  const grid = h('div', { class: 'grid', id: 'grid', 'aria-label': t('room.title') });
-  const stage = h('div', { class: 'stage', id: 'stage', hidden: true });
-  const presenceTitle = h('h2', { id: nextId('presence') });
-  const presenceList = h('ul', { id: 'presence-list' });
-  const presence = h('aside', { class: 'presence', 'aria-labelledby': presenceTitle.id }, presenceTitle, presenceList);
-  const isolated = h('div', { class: 'lobby-overlay', id: 'lobby', role: 'status', hidden: true }, t('room.isolated'));
-  // The waiting screen shows while the room isolates us or the defence says we wait (either may arrive first).
-  let roomIsolated = false;
-  let defenceWaiting = false;
-  const renderLobby = () => {
-    isolated.hidden = !(roomIsolated || defenceWaiting);
-  };
+/** The parts of one room screen, as the room's events and the join reach them. */
+interface Parts {
+  line: RoomStatusLine;
+  lobby: LobbyOverlay;
+  tiles: ParticipantTiles;
+  stage: ScreenStage;
+  presence: PresencePanel;
+  controls: ControlsBar;
+  devices: DeviceMenu;
+  recording: RecordingControls;
+  review: ReviewPanel;
+  defence: DefencePanel;
+}
 
-  const fmtTime = (iso: string) => formatTime(iso, user.timeZone);
-  const review = new ReviewPanel(sessionId, { formatTime: fmtTime, announce });
-  const defence = new DefencePanel(sessionId, {
-    formatTime: fmtTime,
-    onCandidateView: (view) => {
-      defenceWaiting = view === 'lobby' || view === 'waiting';
-      isolated.textContent = view === 'waiting' ? t('defence.waiting') : t('defence.lobby');
-      renderLobby();
-    },
-  });
-  const workspace = h('div', { class: 'workspace' }, stage, review.element);
+/** What the room says when it closed: a status for an ordinary end, an alert for a refusal, nothing without a code. */
+function closedNotice(detail: { code?: string; message?: string; details?: Record<string, unknown> } | undefined, user: User): { status?: string; alert?: string } {
+  const code = detail?.code;
+  if (code === 'left') return { status: t('room.left') };
+  if (code === 'room_closed') return { status: closedMessage(detail?.message ?? '') };
+  if (code === 'token_invalid') return { status: t('error.expired') };
+  if (code) return { alert: refusalMessage(code, detail?.details ?? {}, user) };
+  return {};
+}
 
-  let refused = false;
-  const tiles = new Map<string, Tile>();
-  const screens = new Map<string, HTMLElement>();
-  let peers: PeerInfo[] = [];
-  const nameOf = (userId: string) => (userId === user.id ? user.name : (peers.find((p) => p.userId === userId)?.name ?? '…'));
-
-  function tileOf(userId: string): Tile {
-    let tile = tiles.get(userId);
-    if (tile) return tile;
-    const self = userId === user.id;
-    const video = h('video', { autoplay: true, playsinline: true, muted: true, 'data-user-id': userId, 'data-source': 'webcam' });
-    video.muted = true;
-    const mic = h('span', { class: 'mic-off', hidden: true, title: t('room.muted') }, h('span', { 'aria-hidden': 'true' }, '🔇'), h('span', { class: 'visually-hidden' }, t('room.muted')));
-    const caption = h('span', { class: 'name' });
-    const quality = h('span', { class: 'quality', 'data-quality': 'excellent' });
-    const figure = h('figure', { class: `tile${self ? ' self' : ''}`, 'data-user-id': userId }, video, h('figcaption', {}, caption, mic, quality));
-    tile = { figure, video, caption, mic, quality };
-    tiles.set(userId, tile);
-    if (self) grid.prepend(figure);
-    else grid.append(figure);
-    renderNames();
-    return tile;
-  }
-
-  function renderNames(): void {
-    for (const [userId, tile] of tiles) {
-      const name = nameOf(userId);
-      tile.caption.textContent = userId === user.id ? t('room.you', { name }) : name;
-      tile.figure.setAttribute('aria-label', t('room.cameraOf', { name }));
-      const level = userId === user.id ? client.selfQuality : (peers.find((p) => p.userId === userId)?.quality ?? 'excellent');
-      tile.quality.dataset.quality = level;
-      tile.quality.textContent = t(`room.quality.${level}`);
-    }
-  }
-
-  function renderPresence(): void {
-    const everyone = [{ userId: user.id, name: user.name, role: client.self?.role ?? user.role, connected: true }, ...peers];
-    presenceTitle.textContent = t('room.present', { count: everyone.length });
-    clear(presenceList);
-    for (const p of everyone) {
-      const role = t(`role.${p.role}` as MessageKey);
-      presenceList.append(
-        h(
-          'li',
-          { 'data-user-id': p.userId },
-          p.userId === user.id ? t('room.you', { name: p.name }) : p.name,
-          ` — ${role.startsWith('role.') ? p.role : role}`,
-          p.connected === false ? ` (${t('room.away')})` : '',
-        ),
-      );
-    }
-  }
-
-  function setStatus(text: string): void {
-    status.textContent = text;
-  }
-
-  function showAlert(text: string | undefined): void {
-    alert.textContent = text ?? '';
-    alert.hidden = !text;
-  }
-
-  function attach(el: HTMLMediaElement, track: MediaStreamTrack): void {
-    el.srcObject = new MediaStream([track]);
-    void el.play().catch(() => undefined);
-  }
-
-  function addScreen(key: string, userId: string, track: MediaStreamTrack, self: boolean): void {
-    removeScreen(key);
-    const video = h('video', { autoplay: true, playsinline: true, muted: true, 'data-user-id': userId, 'data-source': 'screen' });
-    video.muted = true;
-    const name = nameOf(userId);
-    const figure = h('figure', { class: `screen${self ? ' self' : ''}`, 'data-user-id': userId, 'aria-label': t('room.screenOf', { name }) }, video, h('figcaption', {}, t('room.screenOf', { name })));
-    attach(video, track);
-    screens.set(key, figure);
-    stage.append(figure);
-    stage.hidden = false;
-    workspace.classList.add('with-stage');
-  }
-
-  function removeScreen(key: string): void {
-    const figure = screens.get(key);
-    if (!figure) return;
-    figure.querySelector('video')!.srcObject = null;
-    figure.remove();
-    screens.delete(key);
-    stage.hidden = screens.size === 0;
-    workspace.classList.toggle('with-stage', screens.size > 0);
-  }
-
-  const client = new RoomClient(sessionId, {
-    status(s: RoomStatus, detail) {
-      element.dataset.status = s;
-      if (s === 'joining') setStatus(t('room.joining'));
+/**
+ * The room's events, each handed to the part that shows it. `screen` events go
+ * to the stage, camera and mic to the tiles; our own media also to the controls.
+ * `parts` is read at each event: the client is made before the parts that
+ * drive it, and it reports nothing until it is asked to join.
+ */
+function roomListener(user: User, parts: () => Parts, view: { element(): HTMLElement; refused(): boolean; peersChanged(peers: PeerInfo[]): void }): RoomListener {
+  return {
+    status(s, detail) {
+      const { line, controls, review, defence } = parts();
+      view.element().dataset.status = s;
+      if (s === 'joining') line.set(t('room.joining'));
       if (s === 'joined') {
-        setStatus(t('room.joined'));
-        showAlert(undefined);
+        line.set(t('room.joined'));
+        line.showAlert(undefined);
       }
-      if (s === 'reconnecting') setStatus(t('room.reconnecting'));
-      if (s === 'closed') {
-        const code = detail?.code;
-        if (refused) return;
-        review.close();
-        defence.close();
-        if (code === 'left') setStatus(t('room.left'));
-        else if (code === 'room_closed') setStatus(closedMessage(detail?.message ?? ''));
-        else if (code === 'token_invalid') setStatus(t('error.expired'));
-        else if (code) showAlert(refusalMessage(code, detail?.details ?? {}, user));
-        controls.hidden = true;
-      }
+      if (s === 'reconnecting') line.set(t('room.reconnecting'));
+      if (s !== 'closed' || view.refused()) return;
+      review.close();
+      defence.close();
+      const notice = closedNotice(detail, user);
+      if (notice.status !== undefined) line.set(notice.status);
+      if (notice.alert !== undefined) line.showAlert(notice.alert);
+      controls.element.hidden = true;
     },
-    peers(list) {
-      peers = list;
-      for (const userId of [...tiles.keys()]) {
-        if (userId !== user.id && !list.some((p) => p.userId === userId)) {
-          tiles.get(userId)!.figure.remove();
-          tiles.delete(userId);
-        }
-      }
-      for (const p of list) {
-        const tile = tileOf(p.userId);
-        const mic = p.producers.find((x) => x.source === 'mic');
-        tile.mic.hidden = !(mic?.paused ?? false);
-      }
-      renderNames();
-      renderPresence();
+    peers: (list) => view.peersChanged(list),
+    remoteAdded: (m) => (m.source === 'screen' ? parts().stage.add(m.consumerId, m.userId, m.track, false) : parts().tiles.remoteAdded(m)),
+    remoteRemoved: (m) => (m.source === 'screen' ? parts().stage.remove(m.consumerId) : parts().tiles.remoteRemoved(m)),
+    remotePaused: (m) => parts().tiles.remotePaused(m),
+    localChanged(source, track, paused) {
+      const { controls, tiles, stage } = parts();
+      controls.localChanged(source, track, paused);
+      if (source !== 'screen') tiles.localChanged(source, track, paused);
+      else if (track) stage.add('self', user.id, track, true);
+      else stage.remove('self');
     },
-    remoteAdded(m: RemoteMedia) {
-      if (m.source === 'screen') return addScreen(m.consumerId, m.userId, m.track, false);
-      const tile = tileOf(m.userId);
-      if (m.kind === 'video') {
-        attach(tile.video, m.track);
-        tile.video.dataset.consumerId = m.consumerId;
-      } else {
-        tile.audio?.remove();
-        tile.audio = h('audio', { autoplay: true, 'data-user-id': m.userId, 'data-source': 'mic' });
-        tile.figure.append(tile.audio);
-        attach(tile.audio, m.track);
-        tile.mic.hidden = !m.paused;
-      }
+    activeSpeaker: (userId) => parts().tiles.activeSpeaker(userId),
+    recording: (state) => parts().recording.show(state),
+    isolation(userId, isolated) {
+      if (userId === user.id) parts().lobby.setIsolated(isolated);
+      else parts().tiles.isolation(userId, isolated);
     },
-    remoteRemoved(m: RemoteMedia) {
-      if (m.source === 'screen') return removeScreen(m.consumerId);
-      const tile = tiles.get(m.userId);
-      if (!tile) return;
-      if (m.kind === 'video' && tile.video.dataset.consumerId === m.consumerId) tile.video.srcObject = null;
-      if (m.kind === 'audio') {
-        tile.audio?.remove();
-        delete tile.audio;
-      }
-    },
-    remotePaused(m: RemoteMedia) {
-      const tile = tiles.get(m.userId);
-      if (!tile) return;
-      if (m.source === 'mic') tile.mic.hidden = !m.paused;
-      if (m.source === 'webcam') tile.figure.classList.toggle('camera-off', m.paused);
-    },
-    localChanged(source: Source, track, paused) {
-      if (source === 'screen') {
-        if (track) addScreen('self', user.id, track, true);
-        else removeScreen('self');
-        screenButton.textContent = track ? t('room.screen.stop') : t('room.screen.start');
-        screenButton.setAttribute('aria-pressed', track ? 'true' : 'false');
-        return;
-      }
-      const tile = tileOf(user.id);
-      if (source === 'webcam') {
-        if (track) {
-          const shown = (tile.video.srcObject as MediaStream | null)?.getVideoTracks()[0];
-          if (shown !== track) attach(tile.video, track);
-        }
-        tile.figure.classList.toggle('camera-off', paused);
-        camButton.textContent = paused ? t('room.cam.on') : t('room.cam.off');
-        camButton.setAttribute('aria-pressed', paused ? 'true' : 'false');
-      } else {
-        tile.mic.hidden = !paused;
-        micButton.textContent = paused ? t('room.mic.unmute') : t('room.mic.mute');
-        micButton.setAttribute('aria-pressed', paused ? 'true' : 'false');
-      }
-    },
-    activeSpeaker(userId) {
-      for (const [id, tile] of tiles) {
-        const speaking = id === userId;
-        tile.figure.classList.toggle('speaking', speaking);
-        if (speaking) tile.figure.setAttribute('data-speaking', 'true');
-        else tile.figure.removeAttribute('data-speaking');
-      }
-    },
-    recording({ active, recordingId }) {
-      recording.hidden = !active;
-      runningRecordingId = active ? recordingId : undefined;
-      recordButton.textContent = active ? t('room.record.stop') : t('room.record.start');
-      recordButton.setAttribute('aria-pressed', active ? 'true' : 'false');
-      announce(active ? t('room.recording') : t('room.notRecording'));
-    },
-    isolation(userId, isolatedNow) {
-      if (userId === user.id) {
-        roomIsolated = isolatedNow;
-        renderLobby();
-      }
-      else tiles.get(userId)?.figure.classList.toggle('isolated', isolatedNow);
-    },
-  });
+  };
+}
+
+/**
+ * Joins, then shows the recording controls the role allows and turns on camera
+ * and mic. A refused join hides the controls and says why; a refusal of the
+ * person (not of the media server) hides the whole session.
+ */
+async function joinRoom(client: RoomClient, user: User, room: Parts, markRefused: () => void, renderPresence: () => void): Promise<void> {
+  const { line, controls, review, defence } = room;
+  try {
+    await client.join();
+  } catch (err) {
+    const e = err instanceof RequestError ? err : new RequestError('rooms_unavailable', '');
+    markRefused();
+    line.set('');
+    line.showAlert(refusalMessage(e.code, e.details, user));
+    controls.element.hidden = true;
+    await client.leave();
+    if ((REFUSALS as readonly string[]).includes(e.code)) {
+      // Refused: nothing of the session is shown. (When only the media server is unreachable, code review stays usable.)
+      review.close();
+      review.element.hidden = true;
+      defence.close();
+    }
+    return;
+  }
+  renderPresence();
+  void room.recording.setUp(client.self?.role);
+  for (const source of ['webcam', 'mic'] as const) {
+    try {
+      await client.startDevice(source);
+    } catch (err) {
+      line.showAlert(t('room.mediaDenied', { message: mediaErrorText(err) }));
+    }
+  }
+  await room.devices.fill().catch(() => undefined);
+}
+
+export function roomView(sessionId: string, user: User, navigate: (hash: string) => void): RoomView {
+  let refused = false;
+  let peers: PeerInfo[] = [];
+  const client = new RoomClient(
+    sessionId,
+    roomListener(user, () => room, {
+      element: () => element,
+      refused: () => refused,
+      peersChanged(list) {
+        peers = list;
+        room.tiles.showPeers(list);
+        renderPresence();
+      },
+    }),
+  );
+  const nameOf = (userId: string) => (userId === user.id ? user.name : (peers.find((p) => p.userId === userId)?.name ?? '…'));
+  const qualityOf = (userId: string) => (userId === user.id ? client.selfQuality : (peers.find((p) => p.userId === userId)?.quality ?? 'excellent'));
+  const renderPresence = () => room.presence.render([{ userId: user.id, name: user.name, role: client.self?.role ?? user.role, connected: true }, ...peers]);
+
+  const line = roomStatusLine();
+  const lobby = lobbyOverlay();
+  const fmtTime = (iso: string) => formatTime(iso, user.timeZone);
+  const review = new ReviewPanel(sessionId, { formatTime: fmtTime, announce: line.announce });
+  const defence = new DefencePanel(sessionId, { formatTime: fmtTime, onCandidateView: lobby.setCandidateView });
+  const workspace = h('div', { class: 'workspace' });
+  const stage = screenStage(nameOf, (shown) => workspace.classList.toggle('with-stage', shown));
+  workspace.append(stage.element, review.element);
+  const devices = deviceMenu(client, line.showAlert);
+  const recording = recordingControls(sessionId, user, { onError: line.showAlert, announce: line.announce });
+  const controls = controlsBar(client, { reviewPanel: review.element, extra: [devices.element, recording.button, recording.consent], onError: line.showAlert });
+  const tiles = participantTiles(user.id, { nameOf, qualityOf });
+  const presence = presencePanel(user.id);
+  const room: Parts = { line, lobby, tiles, stage, presence, controls, devices, recording, review, defence };
   window.mlRoom = client;
   window.mlReview = review;
 
-  // Controls.
-  const micButton = h('button', { type: 'button', id: 'toggle-mic', 'aria-pressed': 'false', onclick: () => void client.setPaused('mic', !client.isPaused('mic')) }, t('room.mic.mute'));
-  const camButton = h('button', { type: 'button', id: 'toggle-cam', 'aria-pressed': 'false', onclick: () => void client.setPaused('webcam', !client.isPaused('webcam')) }, t('room.cam.off'));
-  const screenButton = h(
-    'button',
-    {
-      type: 'button',
-      id: 'toggle-screen',
-      'aria-pressed': 'false',
-      onclick: () => {
-        const sharing = !!client.localTrack('screen');
-        (sharing ? client.stopSource('screen') : client.startScreen()).catch((err: Error) =>
-          showAlert(t('room.screenFailed', { message: mediaErrorText(err) })),
-        );
-      },
-    },
-    t('room.screen.start'),
-  );
-  const reviewButton = h(
-    'button',
-    {
-      type: 'button',
-      id: 'toggle-review',
-      'aria-expanded': 'true',
-      'aria-controls': 'review-panel',
-      onclick: () => {
-        review.element.hidden = !review.element.hidden;
-        reviewButton.setAttribute('aria-expanded', review.element.hidden ? 'false' : 'true');
-      },
-    },
-    t('room.review'),
-  );
-  const camId = nextId('camera');
-  const micId = nextId('microphone');
-  const camSelect = h('select', { id: camId, onchange: () => void client.startDevice('webcam', camSelect.value).catch((e: unknown) => showAlert(t('room.mediaDenied', { message: mediaErrorText(e) }))) });
-  const micSelect = h('select', { id: micId, onchange: () => void client.startDevice('mic', micSelect.value).catch((e: unknown) => showAlert(t('room.mediaDenied', { message: mediaErrorText(e) }))) });
-  const devices = h(
-    'details',
-    { class: 'devices' },
-    h('summary', {}, t('room.devices')),
-    h('div', { class: 'menu' }, h('label', { for: camId }, t('room.camera')), camSelect, h('label', { for: micId }, t('room.microphone')), micSelect),
-  );
-  // Recording: the mentor or a jury member starts and stops it; in a mentoring session the student agrees first.
-  let runningRecordingId: string | undefined;
-  const recordButton = h(
-    'button',
-    {
-      type: 'button',
-      id: 'toggle-recording',
-      class: 'secondary',
-      'aria-pressed': 'false',
-      hidden: true,
-      onclick: () => {
-        const path = runningRecordingId ? `/sessions/${sessionId}/recordings/${runningRecordingId}/stop` : `/sessions/${sessionId}/recordings`;
-        sendJson('POST', path).catch((err: unknown) => showAlert(errorText(err)));
-      },
-    },
-    t('room.record.start'),
-  );
-  const consentBox = h('input', { type: 'checkbox', id: 'recording-consent' });
-  consentBox.addEventListener('change', () => {
-    sendJson('PUT', `/sessions/${sessionId}/recording-consent`, { granted: consentBox.checked }).catch((err: unknown) => {
-      consentBox.checked = !consentBox.checked;
-      showAlert(errorText(err));
-    });
-  });
-  const consent = h('span', { class: 'consent', hidden: true }, consentBox, h('label', { for: 'recording-consent' }, t('room.consent')));
-  async function setUpRecordingControls(role: string | undefined): Promise<void> {
-    if (role === 'mentor' || role === 'jury' || user.role === 'coordinator') recordButton.hidden = false;
-    if (role !== 'student') return;
-    try {
-      const state = await getJson<{ required: boolean; granted: boolean | null }>(`/sessions/${sessionId}/recording-consent`);
-      consentBox.checked = state.granted === true;
-      consent.hidden = !state.required;
-    } catch {
-      // No recording capability on this server: no consent to give.
-    }
-  }
-
-  // A click elsewhere closes the device menu (it floats over the page).
-  const closeDevices = (e: MouseEvent) => {
-    if (devices.open && !devices.contains(e.target as Node)) devices.open = false;
-  };
-  document.addEventListener('click', closeDevices);
-  devices.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape' && devices.open) {
-      devices.open = false;
-      devices.querySelector('summary')?.focus();
-    }
-  });
-  const leaveButton = h('button', { type: 'button', class: 'danger', id: 'leave', onclick: () => void client.leave() }, t('room.leave'));
-  const controls = h('div', { class: 'controls', role: 'toolbar', 'aria-label': t('room.title') }, micButton, camButton, screenButton, reviewButton, devices, recordButton, consent, leaveButton);
-
-  async function fillDevices(): Promise<void> {
-    const list = await navigator.mediaDevices.enumerateDevices();
-    const fill = (select: HTMLSelectElement, kind: MediaDeviceKind, source: Source) => {
-      const currentId = client.localTrack(source)?.getSettings().deviceId;
-      clear(select);
-      list
-        .filter((d) => d.kind === kind)
-        .forEach((d, i) => select.append(h('option', { value: d.deviceId, selected: d.deviceId === currentId }, d.label || `${kind} ${i + 1}`)));
-    };
-    fill(camSelect, 'videoinput', 'webcam');
-    fill(micSelect, 'audioinput', 'mic');
-  }
-  navigator.mediaDevices?.addEventListener('devicechange', () => void fillDevices());
-
+  const back = (e: Event) => (e.preventDefault(), void client.leave().then(() => navigate('#/sessions')));
   const element = h(
     'div',
     { class: 'room' },
-    h('div', { class: 'room-bar' }, h('h1', { class: 'visually-hidden' }, t('room.title')), status, recording, controls),
-    alert,
-    isolated,
+    h('div', { class: 'room-bar' }, h('h1', { class: 'visually-hidden' }, t('room.title')), line.status, recording.indicator, controls.element),
+    line.alert,
+    lobby.element,
     defence.element,
-    h('div', { class: 'room-body' }, h('div', { class: 'room-main' }, workspace, grid), presence),
-    h('p', {}, h('a', { href: '#/sessions', onclick: (e: Event) => (e.preventDefault(), void client.leave().then(() => navigate('#/sessions'))) }, t('room.back'))),
-    announcer,
+    h('div', { class: 'room-body' }, h('div', { class: 'room-main' }, workspace, tiles.element), presence.element),
+    h('p', {}, h('a', { href: '#/sessions', onclick: back }, t('room.back'))),
+    line.announcer,
   );
-
-  tileOf(user.id);
+  tiles.ensure(user.id);
   renderPresence();
-
-  void (async () => {
-    try {
-      await client.join();
-    } catch (err) {
-      const e = err instanceof RequestError ? err : new RequestError('rooms_unavailable', '');
-      refused = true;
-      setStatus('');
-      showAlert(refusalMessage(e.code, e.details, user));
-      controls.hidden = true;
-      await client.leave();
-      if ((REFUSALS as readonly string[]).includes(e.code)) {
-        // Refused: nothing of the session is shown. (When only the media server is unreachable, code review stays usable.)
-        review.close();
-        review.element.hidden = true;
-        defence.close();
-      }
-      return;
-    }
-    renderPresence();
-    void setUpRecordingControls(client.self?.role);
-    for (const source of ['webcam', 'mic'] as const) {
-      try {
-        await client.startDevice(source);
-      } catch (err) {
-        showAlert(t('room.mediaDenied', { message: mediaErrorText(err) }));
-      }
-    }
-    await fillDevices().catch(() => undefined);
-  })();
+  void joinRoom(client, user, room, () => (refused = true), renderPresence);
 
   return {
     element,
     relabel() {
       relabel(element);
-      renderNames();
+      tiles.relabel();
       renderPresence();
     },
     async dispose() {
-      document.removeEventListener('click', closeDevices);
+      devices.dispose();
       review.close();
       defence.close();
       await client.leave();
