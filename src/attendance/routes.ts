@@ -4,9 +4,9 @@ import { ROLES, viewerOf } from '../auth/index.ts';
 import { getPath } from '../school/index.ts';
 import { assertCanViewSession } from '../sessions/index.ts';
 import { invalid } from '../shared/errors.ts';
-import { SessionIdParams } from '../shared/schemas.ts';
+import { SessionIdParams, UserIdParams } from '../shared/schemas.ts';
 import { exportAttendanceCsv } from './csv.ts';
-import { AttendanceRecordSchema, CorrectionBodySchema, ExportQuery, PresenceSchema, SessionAttendanceSchema, UserParams } from './schemas.ts';
+import { AttendanceRecordSchema, CorrectionBodySchema, ExportQuery, PresenceSchema, SessionAttendanceSchema } from './schemas.ts';
 import type { AttendanceService } from './service.ts';
 
 type Routes = FastifyPluginAsyncTypebox<{ service: AttendanceService }>;
@@ -101,7 +101,7 @@ const recordRoutes: Routes = async (app, { service }) => {
         tags: ['attendance'],
         summary: "A person's no-shows and late cancellations (the booking policy's counts)",
         description: 'Coordinators, the person, and for a student their mentor or a jury member of their defence.',
-        params: UserParams,
+        params: UserIdParams,
         response: { 200: AttendanceRecordSchema },
       },
     },

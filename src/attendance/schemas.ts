@@ -81,7 +81,6 @@ export const CorrectionBodySchema = Type.Object(
 );
 export type CorrectionBody = Static<typeof CorrectionBodySchema>;
 
-export const UserParams = Type.Object({ userId: Uuid });
 export const AttendanceRecordSchema = Type.Object({
   userId: Uuid,
   noShows: Type.Integer(),
