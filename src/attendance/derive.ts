@@ -90,6 +90,7 @@ export function sortEvents<E extends PresenceEvent>(events: readonly E[]): E[] {
   return events.map((e, i) => ({ e, i })).sort((a, b) => sec(a.e.at) - sec(b.e.at) || a.i - b.i).map((x) => x.e);
 }
 
+// Kept whole (~150 lines): one state machine over the presence log, read top to bottom; its steps share the interval state.
 export function deriveParticipant(events: readonly PresenceEvent[], options: DeriveOptions): ParticipantPresence {
   const grace = options.reconnectGraceSeconds;
   const until = sec(options.until);

@@ -1,72 +1,30 @@
 import { Readable } from 'node:stream';
-import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ROLES, viewerOf } from '../auth/index.ts';
 import { getPath } from '../school/index.ts';
 import { assertCanViewSession } from '../sessions/index.ts';
 import { invalid } from '../shared/errors.ts';
-import { IsoDateTime, Uuid } from '../shared/schemas.ts';
+import { SessionIdParams, UserIdParams } from '../shared/schemas.ts';
 import { exportAttendanceCsv } from './csv.ts';
+import { AttendanceRecordSchema, CorrectionBodySchema, ExportQuery, PresenceSchema, SessionAttendanceSchema } from './schemas.ts';
 import type { AttendanceService } from './service.ts';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-const StatusSchema = Type.Union([
-  Type.Literal('present'),
-  Type.Literal('late'),
-  Type.Literal('left_early'),
-  Type.Literal('no_show'),
-  Type.Literal('pending'),
-]);
-const FinalStatusSchema = Type.Union([Type.Literal('present'), Type.Literal('late'), Type.Literal('left_early'), Type.Literal('no_show')]);
-const QualityLevelSchema = Type.Union([Type.Literal('excellent'), Type.Literal('good'), Type.Literal('poor'), Type.Literal('lost')]);
-const CorrectableSchema = Type.Object({ status: StatusSchema, attendedSeconds: Type.Integer() });
-const ParticipantAttendanceSchema = Type.Object({
-  userId: Uuid,
-  name: Type.String(),
-  email: Type.String(),
-  role: Type.Union([Type.Literal('student'), Type.Literal('mentor'), Type.Literal('jury'), Type.Literal('observer')]),
-  status: StatusSchema,
-  late: Type.Boolean(),
-  leftEarly: Type.Boolean(),
-  presentNow: Type.Boolean(),
-  firstJoinAt: Nullable(IsoDateTime),
-  lastLeaveAt: Nullable(IsoDateTime),
-  latenessSeconds: Nullable(Type.Integer()),
-  attendedSeconds: Type.Integer(),
-  networkGaps: Type.Integer(),
-  networkGapSeconds: Type.Integer(),
-  micSeconds: Type.Integer(),
-  cameraSeconds: Type.Integer(),
-  screenSeconds: Type.Integer(),
-  transportFailures: Type.Integer(),
-  intervals: Type.Array(Type.Object({ from: IsoDateTime, to: Nullable(IsoDateTime), networkGaps: Type.Integer(), networkGapSeconds: Type.Integer() })),
-  quality: Type.Object(
-    {
-      seconds: Type.Object({ excellent: Type.Integer(), good: Type.Integer(), poor: Type.Integer(), lost: Type.Integer() }),
-      periods: Type.Array(Type.Object({ level: QualityLevelSchema, from: IsoDateTime, to: IsoDateTime })),
-    },
-    { description: 'Connection quality while present: seconds per level, and the periods below excellent' },
-  ),
-  noShowMarkedAt: Nullable(IsoDateTime),
-  presenceEvents: Type.Integer(),
-  corrected: Type.Boolean(),
-  corrections: Type.Array(Type.Object({ at: IsoDateTime, by: Uuid, reason: Type.String(), before: CorrectableSchema, after: CorrectableSchema })),
-});
-const SessionAttendanceSchema = Type.Object({
-  sessionId: Uuid,
-  kind: Type.Union([Type.Literal('mentoring'), Type.Literal('defence')]),
-  sessionStatus: Type.Union([Type.Literal('scheduled'), Type.Literal('cancelled'), Type.Literal('completed')]),
-  startsAt: IsoDateTime,
-  endsAt: IsoDateTime,
-  state: Type.Union([Type.Literal('live'), Type.Literal('finalized')]),
-  finalizedAt: Nullable(IsoDateTime),
-  noShowCheckedAt: Nullable(IsoDateTime),
-  participants: Type.Array(ParticipantAttendanceSchema),
-});
-const SessionParams = Type.Object({ sessionId: Uuid });
+type Routes = FastifyPluginAsyncTypebox<{ service: AttendanceService }>;
 
-/** Reports and corrections; the service is given by the plugin. */
-export const attendanceRoutes: FastifyPluginAsyncTypebox<{ service: AttendanceService }> = async (app, { service }) => {
+/**
+ * Reports and corrections, one small plugin per resource, registered in this
+ * order (the OpenAPI document lists paths in registration order); the service is
+ * given by the plugin.
+ */
+export const attendanceRoutes: Routes = async (app, { service }) => {
+  await app.register(sessionAttendanceRoutes, { service });
+  await app.register(correctionRoutes, { service });
+  await app.register(recordRoutes, { service });
+  await app.register(exportRoutes, { service });
+};
+
+/** A session's attendance report and who is in its room now. */
+const sessionAttendanceRoutes: Routes = async (app, { service }) => {
   const { db } = app;
 
   app.get(
@@ -78,7 +36,7 @@ export const attendanceRoutes: FastifyPluginAsyncTypebox<{ service: AttendanceSe
         summary: "A session's attendance: intervals, totals and status per participant",
         description:
           'For the session\'s participants and coordinators. Live (derived from the presence log now) until the record is finalized, frozen afterwards. Times are UTC; durations in whole seconds.',
-        params: SessionParams,
+        params: SessionIdParams,
         response: { 200: SessionAttendanceSchema },
       },
     },
@@ -96,18 +54,8 @@ export const attendanceRoutes: FastifyPluginAsyncTypebox<{ service: AttendanceSe
         tags: ['attendance'],
         summary: 'Who is in the live room now (the same list the `presence` socket event carries)',
         description: 'connected is false while someone is within the reconnect grace after a drop.',
-        params: SessionParams,
-        response: {
-          200: Type.Array(
-            Type.Object({
-              userId: Uuid,
-              name: Type.String(),
-              role: Type.Union([Type.Literal('student'), Type.Literal('mentor'), Type.Literal('jury'), Type.Literal('observer')]),
-              since: IsoDateTime,
-              connected: Type.Boolean(),
-            }),
-          ),
-        },
+        params: SessionIdParams,
+        response: { 200: PresenceSchema },
       },
     },
     async (request) => {
@@ -115,6 +63,11 @@ export const attendanceRoutes: FastifyPluginAsyncTypebox<{ service: AttendanceSe
       return service.presentNow(session.id);
     },
   );
+};
+
+/** A coordinator's corrections of a finalized record. */
+const correctionRoutes: Routes = async (app, { service }) => {
+  const { db } = app;
 
   app.post(
     '/sessions/:sessionId/attendance/corrections',
@@ -123,16 +76,8 @@ export const attendanceRoutes: FastifyPluginAsyncTypebox<{ service: AttendanceSe
       schema: {
         tags: ['attendance'],
         summary: "Correct a participant's finalized attendance (kept in history with its reason)",
-        params: SessionParams,
-        body: Type.Object(
-          {
-            userId: Uuid,
-            status: Type.Optional(FinalStatusSchema),
-            attendedSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })),
-            reason: Type.String({ minLength: 3, maxLength: 2000 }),
-          },
-          { additionalProperties: false },
-        ),
+        params: SessionIdParams,
+        body: CorrectionBodySchema,
         response: { 200: SessionAttendanceSchema },
       },
     },
@@ -144,7 +89,10 @@ export const attendanceRoutes: FastifyPluginAsyncTypebox<{ service: AttendanceSe
       return service.sessionAttendance(session);
     },
   );
+};
 
+/** A person's no-shows and late cancellations. */
+const recordRoutes: Routes = async (app, { service }) => {
   app.get(
     '/users/:userId/attendance-record',
     {
@@ -153,26 +101,17 @@ export const attendanceRoutes: FastifyPluginAsyncTypebox<{ service: AttendanceSe
         tags: ['attendance'],
         summary: "A person's no-shows and late cancellations (the booking policy's counts)",
         description: 'Coordinators, the person, and for a student their mentor or a jury member of their defence.',
-        params: Type.Object({ userId: Uuid }),
-        response: {
-          200: Type.Object({
-            userId: Uuid,
-            noShows: Type.Integer(),
-            lateCancellations: Type.Integer(),
-            sessions: Type.Array(
-              Type.Object({
-                sessionId: Uuid,
-                startsAt: IsoDateTime,
-                kind: Type.Union([Type.Literal('mentoring'), Type.Literal('defence')]),
-                status: Type.Union([StatusSchema, Type.Literal('cancelled')]),
-              }),
-            ),
-          }),
-        },
+        params: UserIdParams,
+        response: { 200: AttendanceRecordSchema },
       },
     },
     async (request) => service.recordOf(request.params.userId, viewerOf(request)),
   );
+};
+
+/** The CSV export for auditors, streamed. */
+const exportRoutes: Routes = async (app, { service }) => {
+  const { db } = app;
 
   app.get(
     '/attendance/export.csv',
@@ -183,7 +122,7 @@ export const attendanceRoutes: FastifyPluginAsyncTypebox<{ service: AttendanceSe
         summary: "CSV of a path's (or one cohort's) attendance over a date range, for auditors (streamed)",
         description:
           'One row per session and participant, sessions starting in [from, to), cancelled sessions left out. `cohort=YYYY-MM` keeps the students whose enrollment started that month (UTC), the intake they belong to. Times UTC, durations in seconds.',
-        querystring: Type.Object({ pathId: Uuid, from: IsoDateTime, to: IsoDateTime, cohort: Type.Optional(Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])$' })) }),
+        querystring: ExportQuery,
         produces: ['text/csv'],
       },
     },

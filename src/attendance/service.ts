@@ -565,6 +565,7 @@ export class AttendanceService {
     return sessions.map((s) => this.#build(s, batch));
   }
 
+  // Kept whole (~80 lines): one session's report from the batch, each participant's row built in one pass.
   #build(session: Session, batch: Awaited<ReturnType<typeof loadBatch>>): SessionAttendance {
     const tracking = batch.tracking(session.id);
     const finalized = Boolean(tracking?.finalizedAt);

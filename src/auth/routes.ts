@@ -1,28 +1,17 @@
-import { Type, type Static } from 'typebox';
+import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticate, issueRefreshToken, passwordHashOf, revokeAllRefreshTokens, revokeRefreshToken, rotateRefreshToken, ROLES, toPublicUser, type RotationGrace, type UserRow } from './service.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import { forbidden, notFound, unauthenticated } from '../shared/errors.ts';
-import { PublicUserSchema, RoleSchema } from '../shared/schemas.ts';
+import { UserIdParams } from '../shared/schemas.ts';
 import { LoginLimits } from './login-limits.ts';
+import { LoginBodySchema, NoContentSchema, PasswordBodySchema, RefreshBodySchema, TokensSchema, UserChangeBodySchema, UserStateSchema, type Tokens } from './schemas.ts';
 
-const TokensSchema = Type.Object({
-  accessToken: Type.String(),
-  tokenType: Type.Literal('Bearer'),
-  expiresIn: Type.Integer({ description: 'Seconds until the access token expires' }),
-  refreshToken: Type.String(),
-  refreshExpiresAt: Type.String({ format: 'date-time' }),
-  user: PublicUserSchema,
-});
-type Tokens = Static<typeof TokensSchema>;
-
-export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db, config } = app;
-
-  const loginLimits = new LoginLimits(app.limiter, config);
-  // The successor of a rotated refresh token, for the grace of parallel refreshes (REFRESH_GRACE_SECONDS).
+/** The successor of a rotated refresh token, for the grace of parallel refreshes (REFRESH_GRACE_SECONDS), kept in Redis. */
+function refreshGrace(app: FastifyInstance): RotationGrace {
+  const { config } = app;
   const graceKey = (oldHash: string) => `${config.redisPrefix}:refresh-grace:${oldHash}`;
-  const grace: RotationGrace = {
+  return {
     seconds: config.refreshGraceSeconds,
     remember: async (oldHash, successor) => {
       await app.redis.set(graceKey(oldHash), JSON.stringify(successor), 'EX', Math.max(1, config.refreshGraceSeconds));
@@ -34,25 +23,43 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return { token: v.token, expiresAt: new Date(v.expiresAt) };
     },
   };
+}
 
-  /** The store's state of a user who is about to get tokens: a disabled account gets none. */
-  async function assertEnabled(userId: string) {
-    const state = await app.userStates.get(userId);
-    if (!state || state.disabled) throw forbidden('account_disabled', 'This account is disabled');
-    return state;
-  }
+/** The store's state of a user who is about to get tokens: a disabled account gets none. */
+async function assertEnabled(app: FastifyInstance, userId: string) {
+  const state = await app.userStates.get(userId);
+  if (!state || state.disabled) throw forbidden('account_disabled', 'This account is disabled');
+  return state;
+}
 
-  async function tokensFor(user: UserRow, refresh: { token: string; expiresAt: Date }): Promise<Tokens> {
-    const state = await app.userStates.get(user.id);
-    return {
-      accessToken: await app.jwt.sign({ sub: user.id, role: user.role, ver: state?.version ?? 0 }),
-      tokenType: 'Bearer',
-      expiresIn: config.accessTokenTtlSeconds,
-      refreshToken: refresh.token,
-      refreshExpiresAt: refresh.expiresAt.toISOString(),
-      user: toPublicUser(user),
-    };
-  }
+async function tokensFor(app: FastifyInstance, user: UserRow, refresh: { token: string; expiresAt: Date }): Promise<Tokens> {
+  const state = await app.userStates.get(user.id);
+  return {
+    accessToken: await app.jwt.sign({ sub: user.id, role: user.role, ver: state?.version ?? 0 }),
+    tokenType: 'Bearer',
+    expiresIn: app.config.accessTokenTtlSeconds,
+    refreshToken: refresh.token,
+    refreshExpiresAt: refresh.expiresAt.toISOString(),
+    user: toPublicUser(user),
+  };
+}
+
+/**
+ * Logging in and out, tokens, passwords and accounts: one small plugin per
+ * resource, registered in this order (the OpenAPI document lists paths in
+ * registration order).
+ */
+export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  await app.register(tokenRoutes);
+  await app.register(passwordRoutes);
+  await app.register(accountRoutes);
+};
+
+/** Login, refresh and logout. */
+const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db, config } = app;
+  const loginLimits = new LoginLimits(app.limiter, config);
+  const grace = refreshGrace(app);
 
   app.post(
     '/auth/login',
@@ -61,7 +68,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['auth'],
         summary: 'Log in with e-mail and password',
-        body: Type.Object({ email: Type.String({ format: 'email', maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+        body: LoginBodySchema,
         response: { 200: TokensSchema },
       },
     },
@@ -72,8 +79,8 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
         await loginLimits.failed(email);
         throw err;
       });
-      await assertEnabled(user.id);
-      return tokensFor(user, await issueRefreshToken(db, user.id, config.refreshTokenTtlDays));
+      await assertEnabled(app, user.id);
+      return tokensFor(app, user, await issueRefreshToken(db, user.id, config.refreshTokenTtlDays));
     },
   );
 
@@ -84,14 +91,14 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['auth'],
         summary: 'Exchange a refresh token for new tokens (the old refresh token is revoked)',
-        body: Type.Object({ refreshToken: Type.String({ minLength: 10, maxLength: 200 }) }, { additionalProperties: false }),
+        body: RefreshBodySchema,
         response: { 200: TokensSchema },
       },
     },
     async (request) => {
       const { user, refresh } = await rotateRefreshToken(db, request.body.refreshToken, config.refreshTokenTtlDays, grace);
-      await assertEnabled(user.id);
-      return tokensFor(user, refresh);
+      await assertEnabled(app, user.id);
+      return tokensFor(app, user, refresh);
     },
   );
 
@@ -103,8 +110,8 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['auth'],
         summary: 'Log out: revoke the refresh token and every access token of its user',
         description: 'The user\'s token version goes up: every access token issued before stops working at once (on every device; the others refresh).',
-        body: Type.Object({ refreshToken: Type.String({ minLength: 10, maxLength: 200 }) }, { additionalProperties: false }),
-        response: { 204: Type.Null() },
+        body: RefreshBodySchema,
+        response: { 204: NoContentSchema },
       },
     },
     async (request, reply) => {
@@ -113,6 +120,11 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return reply.code(204).send(null);
     },
   );
+};
+
+/** Changing one's password. */
+const passwordRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app;
 
   app.post(
     '/me/password',
@@ -121,11 +133,8 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['auth'],
         summary: 'Change your password: every token of yours (access and refresh) is revoked',
-        body: Type.Object(
-          { currentPassword: Type.String({ minLength: 1, maxLength: 200 }), newPassword: Type.String({ minLength: 10, maxLength: 200 }) },
-          { additionalProperties: false },
-        ),
-        response: { 204: Type.Null() },
+        body: PasswordBodySchema,
+        response: { 204: NoContentSchema },
       },
     },
     async (request, reply) => {
@@ -142,6 +151,11 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return reply.code(204).send(null);
     },
   );
+};
+
+/** A coordinator's changes to an account: role, disabled. */
+const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app;
 
   app.patch(
     '/users/:userId',
@@ -150,9 +164,9 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['auth'],
         summary: "Change a user's role or disable/enable the account (coordinators); the user's tokens are revoked at once",
-        params: Type.Object({ userId: Type.String({ format: 'uuid' }) }),
-        body: Type.Object({ role: Type.Optional(RoleSchema), disabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false, minProperties: 1 }),
-        response: { 200: Type.Object({ user: PublicUserSchema, disabled: Type.Boolean() }) },
+        params: UserIdParams,
+        body: UserChangeBodySchema,
+        response: { 200: UserStateSchema },
       },
     },
     async (request) => {

@@ -1,70 +1,19 @@
-import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
+import type { Namespace, Socket } from 'socket.io';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
 import { ROLES, viewerOf } from '../auth/index.ts';
 import { assertCanViewSession, getSession, listParticipants } from '../sessions/index.ts';
 import { identityOf, onRequest } from '../shared/socket.ts';
-import { Uuid } from '../shared/schemas.ts';
+import { SessionIdParams } from '../shared/schemas.ts';
 // For the type of app.recordings (the recording capability's decorator; recording is a declared dependency).
 import type {} from '../recording/index.ts';
 import { reviewToMarkdown } from './markdown.ts';
-import { addComment, addDocument, assertReviewParticipant, assertReviewWritable, MAX_CONTENT_CHARS, reviewOf, setThreadResolved } from './service.ts';
+import { AddCommentPayload, AddDocumentPayload, OpenPayload, ResolvePayload, ReviewMarkdownSchema, ReviewSchema } from './schemas.ts';
+import { addComment, addDocument, assertReviewParticipant, assertReviewWritable, reviewOf, setThreadResolved } from './service.ts';
 
 /** Socket.IO room of a session's review in the `/review` namespace. */
 export const reviewRoom = (sessionId: string) => `review:${sessionId}`;
-
-const DocumentSchema = Type.Object({
-  id: Uuid,
-  sessionId: Uuid,
-  authorId: Uuid,
-  authorName: Type.String(),
-  kind: Type.Union([Type.Literal('file'), Type.Literal('diff')]),
-  name: Type.String(),
-  language: Type.Union([Type.String(), Type.Null()]),
-  content: Type.String(),
-  lineCount: Type.Integer(),
-  createdAt: Type.String({ format: 'date-time' }),
-});
-const CommentSchema = Type.Object({
-  id: Uuid,
-  sessionId: Uuid,
-  documentId: Uuid,
-  parentId: Type.Union([Uuid, Type.Null()]),
-  authorId: Uuid,
-  authorName: Type.String(),
-  line: Type.Integer(),
-  body: Type.String(),
-  recordingOffsetMs: Type.Union([Type.Integer(), Type.Null()], { description: 'Milliseconds into the recording; null when none was running' }),
-  resolvedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  resolvedBy: Type.Union([Uuid, Type.Null()]),
-  createdAt: Type.String({ format: 'date-time' }),
-});
-const ReviewSchema = Type.Object({ documents: Type.Array(DocumentSchema), comments: Type.Array(CommentSchema) });
-
-const Session = { sessionId: Uuid };
-const OpenPayload = Type.Object(Session, { additionalProperties: false });
-const AddDocumentPayload = Type.Object(
-  {
-    ...Session,
-    kind: Type.Union([Type.Literal('file'), Type.Literal('diff')]),
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    language: Type.Optional(Type.Union([Type.String({ pattern: '^[a-z0-9+#-]{1,32}$' }), Type.Null()])),
-    content: Type.String({ maxLength: MAX_CONTENT_CHARS }),
-  },
-  { additionalProperties: false },
-);
-const AddCommentPayload = Type.Object(
-  {
-    ...Session,
-    documentId: Uuid,
-    line: Type.Optional(Type.Integer({ minimum: 1 })),
-    parentId: Type.Optional(Uuid),
-    body: Type.String({ minLength: 1, maxLength: 5000 }),
-  },
-  { additionalProperties: false },
-);
-const ResolvePayload = Type.Object({ ...Session, commentId: Uuid, resolved: Type.Boolean() }, { additionalProperties: false });
 
 /**
  * Milliseconds into the session's running recording, or null when none runs,
@@ -98,94 +47,104 @@ async function recordingOffsetMs(app: FastifyInstance, sessionId: string): Promi
  * `threadUpdated { comment }` (a root resolved or reopened).
  */
 const codereview: FastifyPluginAsyncTypebox = async (app) => {
-  const { db } = app;
   const nsp = app.io.of('/review');
   nsp.use(app.socketAuth);
+  nsp.on('connection', (socket) => onReviewSocket(app, nsp, socket));
+  await app.register(reviewRoutes);
+};
 
-  nsp.on('connection', (socket) => {
-    const { userId } = identityOf(socket);
-    const log = app.log;
+/** A participant adds documents and comments while the review is writable. */
+async function assertCanWrite(app: FastifyInstance, sessionId: string, userId: string): Promise<void> {
+  await assertReviewParticipant(app.db, sessionId, userId);
+  await assertReviewWritable(app.db, sessionId, app.clock.now(), app.config.codereview);
+}
 
-    onRequest(
-      socket,
-      'open',
-      OpenPayload,
-      async ({ sessionId }) => {
-        await assertReviewParticipant(db, sessionId, userId);
-        await socket.join(reviewRoom(sessionId));
-        return reviewOf(db, sessionId);
-      },
-      log,
-    );
+/** The requests of one `/review` socket (listed above codereview). */
+function onReviewSocket(app: FastifyInstance, nsp: Namespace, socket: Socket): void {
+  const { db } = app;
+  const { userId } = identityOf(socket);
+  const log = app.log;
 
-    onRequest(socket, 'close', OpenPayload, async ({ sessionId }) => {
-      await socket.leave(reviewRoom(sessionId));
-      return {};
-    });
+  onRequest(
+    socket,
+    'open',
+    OpenPayload,
+    async ({ sessionId }) => {
+      await assertReviewParticipant(db, sessionId, userId);
+      await socket.join(reviewRoom(sessionId));
+      return reviewOf(db, sessionId);
+    },
+    log,
+  );
 
-    onRequest(
-      socket,
-      'addDocument',
-      AddDocumentPayload,
-      async (p) => {
-        await assertReviewParticipant(db, p.sessionId, userId);
-        await assertReviewWritable(db, p.sessionId, app.clock.now(), app.config.codereview);
-        const document = await db.tx((q) => addDocument(q, {
-          sessionId: p.sessionId,
-          authorId: userId,
-          kind: p.kind,
-          name: p.name,
-          language: p.kind === 'diff' ? 'diff' : (p.language ?? null),
-          content: p.content,
-          now: app.clock.now(),
-        }, app.config.codereview));
-        nsp.to(reviewRoom(p.sessionId)).emit('documentAdded', { document });
-        return document;
-      },
-      log,
-    );
-
-    onRequest(
-      socket,
-      'addComment',
-      AddCommentPayload,
-      async (p) => {
-        await assertReviewParticipant(db, p.sessionId, userId);
-        await assertReviewWritable(db, p.sessionId, app.clock.now(), app.config.codereview);
-        const { comment, reopened } = await db.tx(async (q) =>
-          addComment(q, {
-            sessionId: p.sessionId,
-            authorId: userId,
-            documentId: p.documentId,
-            line: p.line,
-            parentId: p.parentId,
-            body: p.body,
-            recordingOffsetMs: await recordingOffsetMs(app, p.sessionId),
-            now: app.clock.now(),
-          }, app.config.codereview),
-        );
-        if (reopened) nsp.to(reviewRoom(p.sessionId)).emit('threadUpdated', { comment: reopened });
-        nsp.to(reviewRoom(p.sessionId)).emit('commentAdded', { comment });
-        return comment;
-      },
-      log,
-    );
-
-    onRequest(
-      socket,
-      'resolveThread',
-      ResolvePayload,
-      async (p) => {
-        await assertReviewParticipant(db, p.sessionId, userId);
-        const comment = await setThreadResolved(db, { sessionId: p.sessionId, commentId: p.commentId, userId, resolved: p.resolved, now: app.clock.now() });
-        nsp.to(reviewRoom(p.sessionId)).emit('threadUpdated', { comment });
-        return comment;
-      },
-      log,
-    );
+  onRequest(socket, 'close', OpenPayload, async ({ sessionId }) => {
+    await socket.leave(reviewRoom(sessionId));
+    return {};
   });
 
-  const Params = Type.Object({ sessionId: Uuid });
+  onRequest(
+    socket,
+    'addDocument',
+    AddDocumentPayload,
+    async (p) => {
+      await assertCanWrite(app, p.sessionId, userId);
+      const document = await db.tx((q) => addDocument(q, {
+        sessionId: p.sessionId,
+        authorId: userId,
+        kind: p.kind,
+        name: p.name,
+        language: p.kind === 'diff' ? 'diff' : (p.language ?? null),
+        content: p.content,
+        now: app.clock.now(),
+      }, app.config.codereview));
+      nsp.to(reviewRoom(p.sessionId)).emit('documentAdded', { document });
+      return document;
+    },
+    log,
+  );
+
+  onRequest(
+    socket,
+    'addComment',
+    AddCommentPayload,
+    async (p) => {
+      await assertCanWrite(app, p.sessionId, userId);
+      const { comment, reopened } = await db.tx(async (q) =>
+        addComment(q, {
+          sessionId: p.sessionId,
+          authorId: userId,
+          documentId: p.documentId,
+          line: p.line,
+          parentId: p.parentId,
+          body: p.body,
+          recordingOffsetMs: await recordingOffsetMs(app, p.sessionId),
+          now: app.clock.now(),
+        }, app.config.codereview),
+      );
+      if (reopened) nsp.to(reviewRoom(p.sessionId)).emit('threadUpdated', { comment: reopened });
+      nsp.to(reviewRoom(p.sessionId)).emit('commentAdded', { comment });
+      return comment;
+    },
+    log,
+  );
+
+  onRequest(
+    socket,
+    'resolveThread',
+    ResolvePayload,
+    async (p) => {
+      await assertReviewParticipant(db, p.sessionId, userId);
+      const comment = await setThreadResolved(db, { sessionId: p.sessionId, commentId: p.commentId, userId, resolved: p.resolved, now: app.clock.now() });
+      nsp.to(reviewRoom(p.sessionId)).emit('threadUpdated', { comment });
+      return comment;
+    },
+    log,
+  );
+}
+
+/** The review read as JSON and exported as Markdown (participants and coordinators). */
+const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app;
 
   app.get(
     '/sessions/:sessionId/review',
@@ -195,7 +154,7 @@ const codereview: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['code review'],
         summary: "A session's code review: documents and line comments",
         description: 'Participants of the session and coordinators.',
-        params: Params,
+        params: SessionIdParams,
         response: { 200: ReviewSchema },
       },
     },
@@ -213,9 +172,9 @@ const codereview: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['code review'],
         summary: "A session's code review as Markdown",
         description: 'Participants of the session and coordinators.',
-        params: Params,
+        params: SessionIdParams,
         produces: ['text/markdown'],
-        response: { 200: Type.String() },
+        response: { 200: ReviewMarkdownSchema },
       },
     },
     async (request, reply) => {

@@ -1,24 +1,35 @@
-import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ROLES, viewerOf } from '../auth/index.ts';
 import { assertCanViewStudent, currentEnrollment } from '../school/index.ts';
-import { Uuid } from '../shared/schemas.ts';
+import { SessionIdParams, StudentIdParams } from '../shared/schemas.ts';
 import { auditOfEnrollmentFor } from './audit.ts';
 import { DefenceFlow, VerdictInputSchema } from './defence-flow.ts';
 import { defenceRoleOf, defenceState, ensureDefence, getDefenceSession } from './defences.ts';
 import { recordEvaluation, submitProject } from './evaluations.ts';
 import { studentProgress } from './progress.ts';
 import {
+  AdvanceBodySchema,
   AuditSchema,
+  ConfirmationSchema,
+  CreatedSubscriptionSchema,
   DefenceStateSchema,
-  DeliverySchema,
+  DeliveriesQuery,
+  DeliveryListSchema,
+  DeliveryParams,
   EvaluationBodySchema,
   EvaluationSchema,
-  PhaseSchema,
   ProgressSchema,
+  ProjectParams,
+  QueuedSchema,
+  SubmitBodySchema,
+  SubmittedSchema,
+  SubscriptionBodySchema,
+  SubscriptionChangeBodySchema,
+  SubscriptionListSchema,
+  SubscriptionParams,
   SubscriptionSchema,
+  VerdictParams,
   VerdictSchema,
-  WebhookEventSchema,
 } from './schemas.ts';
 import { createSubscription, deleteSubscription, deliveriesOf, listSubscriptions, updateSubscription, type Webhooks } from './webhooks.ts';
 
@@ -29,10 +40,23 @@ const toIso = <T extends object>(o: T): Isoed<T> => {
   return out as Isoed<T>;
 };
 
-export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; webhooks: Webhooks }> = async (app, { flow, webhooks }) => {
-  const SessionParams = Type.Object({ sessionId: Uuid });
+type Routes = FastifyPluginAsyncTypebox<{ flow: DefenceFlow; webhooks: Webhooks }>;
 
-  // ---------------------------------------------------------------- evaluations
+/**
+ * Evaluations, progress, defences and webhooks: one small plugin per
+ * resource, registered in this order (the OpenAPI document lists paths in
+ * registration order).
+ */
+export const progressionRoutes: Routes = async (app, { flow, webhooks }) => {
+  await app.register(evaluationRoutes, { flow, webhooks });
+  await app.register(progressRoutes, { flow, webhooks });
+  await app.register(defenceRoutes, { flow, webhooks });
+  await app.register(subscriptionRoutes, { flow, webhooks });
+  await app.register(deliveryRoutes, { flow, webhooks });
+};
+
+/** The mentor's evaluation of a project, and the student handing a project in. */
+const evaluationRoutes: Routes = async (app) => {
   app.post(
     '/sessions/:sessionId/evaluation',
     {
@@ -42,7 +66,7 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
         summary: "The mentor's evaluation of the project assessed in a mentoring session",
         description:
           "Only the student's assigned mentor, for a session that took place. validated: the project is validated and the next one unlocked; needs_revision: the student resubmits and books again.",
-        params: SessionParams,
+        params: SessionIdParams,
         body: EvaluationBodySchema,
         response: { 201: EvaluationSchema },
       },
@@ -61,9 +85,9 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
       schema: {
         tags: ['progression'],
         summary: 'Hand a project in (again, after "needs revision")',
-        params: Type.Object({ studentId: Uuid, projectId: Uuid }),
-        body: Type.Optional(Type.Object({ note: Type.Optional(Type.String({ maxLength: 5000 })) }, { additionalProperties: false })),
-        response: { 200: Type.Object({ projectId: Uuid, state: Type.Literal('submitted') }) },
+        params: ProjectParams,
+        body: SubmitBodySchema,
+        response: { 200: SubmittedSchema },
       },
     },
     async (request) => {
@@ -72,8 +96,10 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
       return { projectId, state: result.state };
     },
   );
+};
 
-  // ---------------------------------------------------------------- progress
+/** A student's progress and the audit trail of their enrollment. */
+const progressRoutes: Routes = async (app) => {
   app.get(
     '/students/:studentId/progress',
     {
@@ -82,7 +108,7 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
         tags: ['progression'],
         summary: "A student's path: projects and states, sessions with attendance, evaluations, defences and diploma",
         description: 'The student, their mentor, a jury member of their defence, or a coordinator.',
-        params: Type.Object({ studentId: Uuid }),
+        params: StudentIdParams,
         response: { 200: ProgressSchema },
       },
     },
@@ -96,7 +122,7 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
       schema: {
         tags: ['progression'],
         summary: 'The audit trail of a student’s progress, evaluations, defences and verdicts',
-        params: Type.Object({ studentId: Uuid }),
+        params: StudentIdParams,
         response: { 200: AuditSchema },
       },
     },
@@ -106,13 +132,15 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
       return (await auditOfEnrollmentFor(app.db, enrollment.id, viewerOf(request))).map((r) => ({ ...r, at: r.at.toISOString() }));
     },
   );
+};
 
-  // ---------------------------------------------------------------- defences (HTTP side of the /defence namespace)
+/** The HTTP side of the /defence namespace: the state, admitting, phases, the verdict. */
+const defenceRoutes: Routes = async (app, { flow }) => {
   app.get(
     '/defences/:sessionId',
     {
       config: { access: ROLES },
-      schema: { tags: ['progression'], summary: 'The live state of a defence', params: SessionParams, response: { 200: DefenceStateSchema } },
+      schema: { tags: ['progression'], summary: 'The live state of a defence', params: SessionIdParams, response: { 200: DefenceStateSchema } },
     },
     async (request) => {
       const session = await getDefenceSession(app.db, request.params.sessionId);
@@ -127,7 +155,7 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
     '/defences/:sessionId/admit',
     {
       config: { access: ['jury', 'coordinator'] },
-      schema: { tags: ['progression'], summary: 'Admit the candidate from the lobby (the presentation starts)', params: SessionParams, response: { 200: DefenceStateSchema } },
+      schema: { tags: ['progression'], summary: 'Admit the candidate from the lobby (the presentation starts)', params: SessionIdParams, response: { 200: DefenceStateSchema } },
     },
     async (request) => flow.admit(request.params.sessionId, viewerOf(request)),
   );
@@ -139,8 +167,8 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
       schema: {
         tags: ['progression'],
         summary: 'Move the defence to its next phase',
-        params: SessionParams,
-        body: Type.Object({ to: PhaseSchema }, { additionalProperties: false }),
+        params: SessionIdParams,
+        body: AdvanceBodySchema,
         response: { 200: DefenceStateSchema },
       },
     },
@@ -154,7 +182,7 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
       schema: {
         tags: ['progression'],
         summary: 'Propose the verdict (jury of this defence only; supersedes an open proposal)',
-        params: SessionParams,
+        params: SessionIdParams,
         body: VerdictInputSchema,
         response: { 201: VerdictSchema },
       },
@@ -169,16 +197,8 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
       schema: {
         tags: ['progression'],
         summary: 'Confirm the verdict; the last jury confirmation completes the defence',
-        params: Type.Object({ sessionId: Uuid, verdictId: Uuid }),
-        response: {
-          200: Type.Object({
-            verdict: VerdictSchema,
-            completed: Type.Union([
-              Type.Object({ outcome: Type.String(), studentId: Uuid, enrollmentId: Uuid, diplomaId: Type.Optional(Uuid) }),
-              Type.Null(),
-            ]),
-          }),
-        },
+        params: VerdictParams,
+        response: { 200: ConfirmationSchema },
       },
     },
     async (request) => {
@@ -186,9 +206,10 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
       return { verdict: result.verdict, completed: result.completed ?? null };
     },
   );
+};
 
-  // ---------------------------------------------------------------- webhooks (coordinator)
-  const SubParams = Type.Object({ subscriptionId: Uuid });
+/** Webhook subscriptions (coordinators). */
+const subscriptionRoutes: Routes = async (app) => {
   app.post(
     '/webhooks',
     {
@@ -198,16 +219,8 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
         summary: 'Subscribe a URL to events',
         description:
           'Each delivery is a JSON POST signed with HMAC-SHA256: header x-webhook-signature = "v1=" + hex(HMAC(secret, timestamp + "." + body)), x-webhook-timestamp in Unix seconds. The secret is shown once, here.',
-        body: Type.Object(
-          {
-            url: Type.String({ format: 'uri', maxLength: 2000 }),
-            events: Type.Array(WebhookEventSchema, { minItems: 1 }),
-            description: Type.Optional(Type.String({ maxLength: 500 })),
-            secret: Type.Optional(Type.String({ minLength: 16, maxLength: 200 })),
-          },
-          { additionalProperties: false },
-        ),
-        response: { 201: Type.Object({ ...SubscriptionSchema.properties, secret: Type.String() }) },
+        body: SubscriptionBodySchema,
+        response: { 201: CreatedSubscriptionSchema },
       },
     },
     async (request, reply) => {
@@ -218,7 +231,7 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
 
   app.get(
     '/webhooks',
-    { config: { access: ['coordinator'] }, schema: { tags: ['webhooks'], summary: 'Webhook subscriptions', response: { 200: Type.Array(SubscriptionSchema) } } },
+    { config: { access: ['coordinator'] }, schema: { tags: ['webhooks'], summary: 'Webhook subscriptions', response: { 200: SubscriptionListSchema } } },
     async () => (await listSubscriptions(app.db)).map((sub) => toIso(sub)),
   );
 
@@ -229,11 +242,8 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
       schema: {
         tags: ['webhooks'],
         summary: 'Change the events, URL or active flag of a subscription',
-        params: SubParams,
-        body: Type.Object(
-          { url: Type.Optional(Type.String({ format: 'uri', maxLength: 2000 })), events: Type.Optional(Type.Array(WebhookEventSchema, { minItems: 1 })), active: Type.Optional(Type.Boolean()) },
-          { additionalProperties: false },
-        ),
+        params: SubscriptionParams,
+        body: SubscriptionChangeBodySchema,
         response: { 200: SubscriptionSchema },
       },
     },
@@ -242,12 +252,16 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
 
   app.delete(
     '/webhooks/:subscriptionId',
-    { config: { access: ['coordinator'] }, schema: { tags: ['webhooks'], summary: 'Delete a subscription and its delivery log', params: SubParams } },
+    { config: { access: ['coordinator'] }, schema: { tags: ['webhooks'], summary: 'Delete a subscription and its delivery log', params: SubscriptionParams } },
     async (request, reply) => {
       await deleteSubscription(app.db, request.params.subscriptionId, request.user.sub, app.clock.now());
       return reply.code(204).send();
     },
   );
+};
+
+/** The delivery log of a subscription, and sending a dead-lettered delivery again. */
+const deliveryRoutes: Routes = async (app, { webhooks }) => {
 
   app.get(
     '/webhooks/:subscriptionId/deliveries',
@@ -256,9 +270,9 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
       schema: {
         tags: ['webhooks'],
         summary: 'The delivery log of a subscription (each attempt, its HTTP status and error)',
-        params: SubParams,
-        querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('retrying'), Type.Literal('delivered'), Type.Literal('dead_letter')])) }),
-        response: { 200: Type.Array(DeliverySchema) },
+        params: SubscriptionParams,
+        querystring: DeliveriesQuery,
+        response: { 200: DeliveryListSchema },
       },
     },
     async (request) =>
@@ -272,7 +286,7 @@ export const progressionRoutes: FastifyPluginAsyncTypebox<{ flow: DefenceFlow; w
     '/webhooks/deliveries/:deliveryId/redeliver',
     {
       config: { access: ['coordinator'] },
-      schema: { tags: ['webhooks'], summary: 'Send a dead-lettered delivery again', params: Type.Object({ deliveryId: Uuid }), response: { 202: Type.Object({ queued: Type.Boolean() }) } },
+      schema: { tags: ['webhooks'], summary: 'Send a dead-lettered delivery again', params: DeliveryParams, response: { 202: QueuedSchema } },
     },
     async (request, reply) => {
       await webhooks.redeliver(request.params.deliveryId);

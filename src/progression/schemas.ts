@@ -1,8 +1,6 @@
-import { Type } from 'typebox';
-import { IsoDateTime, Uuid } from '../shared/schemas.ts';
+import { Type, type Static } from 'typebox';
+import { IsoDateTime, Nullable, Uuid } from '../shared/schemas.ts';
 import { WEBHOOK_EVENTS } from './webhooks.ts';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(s: T) => Type.Union([s, Type.Null()]);
 
 export const CodeReviewCommentSchema = Type.Object(
   {
@@ -157,3 +155,43 @@ export const DeliverySchema = Type.Object({
   deadAt: Nullable(IsoDateTime),
   log: Type.Array(Type.Object({ attempt: Type.Integer(), statusCode: Nullable(Type.Integer()), error: Nullable(Type.String()), durationMs: Type.Integer(), at: IsoDateTime })),
 });
+
+// ------------------------------------------------------------ requests and small answers of routes.ts
+export type EvaluationBody = Static<typeof EvaluationBodySchema>;
+export const ProjectParams = Type.Object({ studentId: Uuid, projectId: Uuid });
+export const SubmitBodySchema = Type.Optional(Type.Object({ note: Type.Optional(Type.String({ maxLength: 5000 })) }, { additionalProperties: false }));
+export type SubmitBody = Static<typeof SubmitBodySchema>;
+export const SubmittedSchema = Type.Object({ projectId: Uuid, state: Type.Literal('submitted') });
+
+export const AdvanceBodySchema = Type.Object({ to: PhaseSchema }, { additionalProperties: false });
+export type AdvanceBody = Static<typeof AdvanceBodySchema>;
+export const VerdictParams = Type.Object({ sessionId: Uuid, verdictId: Uuid });
+export const ConfirmationSchema = Type.Object({
+  verdict: VerdictSchema,
+  completed: Type.Union([Type.Object({ outcome: Type.String(), studentId: Uuid, enrollmentId: Uuid, diplomaId: Type.Optional(Uuid) }), Type.Null()]),
+});
+export type ConfirmationJson = Static<typeof ConfirmationSchema>;
+
+export const SubscriptionParams = Type.Object({ subscriptionId: Uuid });
+export const SubscriptionBodySchema = Type.Object(
+  {
+    url: Type.String({ format: 'uri', maxLength: 2000 }),
+    events: Type.Array(WebhookEventSchema, { minItems: 1 }),
+    description: Type.Optional(Type.String({ maxLength: 500 })),
+    secret: Type.Optional(Type.String({ minLength: 16, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type SubscriptionBody = Static<typeof SubscriptionBodySchema>;
+/** A new subscription, with its secret (shown once). */
+export const CreatedSubscriptionSchema = Type.Object({ ...SubscriptionSchema.properties, secret: Type.String() });
+export const SubscriptionListSchema = Type.Array(SubscriptionSchema);
+export const SubscriptionChangeBodySchema = Type.Object(
+  { url: Type.Optional(Type.String({ format: 'uri', maxLength: 2000 })), events: Type.Optional(Type.Array(WebhookEventSchema, { minItems: 1 })), active: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
+export type SubscriptionChangeBody = Static<typeof SubscriptionChangeBodySchema>;
+export const DeliveriesQuery = Type.Object({ status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('retrying'), Type.Literal('delivered'), Type.Literal('dead_letter')])) });
+export const DeliveryListSchema = Type.Array(DeliverySchema);
+export const DeliveryParams = Type.Object({ deliveryId: Uuid });
+export const QueuedSchema = Type.Object({ queued: Type.Boolean() });

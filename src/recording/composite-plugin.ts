@@ -3,11 +3,10 @@
  * started by `recording.ready`), the composite's status, file and signed link,
  * the replay timeline, and the coordinators' archive of a session's record.
  */
-import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ROLES, viewerOf } from '../auth/index.ts';
-import { Uuid } from '../shared/schemas.ts';
+import { SessionIdParams } from '../shared/schemas.ts';
 import { notFound } from '../shared/errors.ts';
 import { assertCanViewSession, type Session } from '../sessions/index.ts';
 import { archiveEntries, zipStream } from './archive.ts';
@@ -15,55 +14,12 @@ import { CompositeService } from './composite.ts';
 import { MediaLinks } from './media-link.ts';
 import { replayOf, type PresenceSource } from './replay.ts';
 import { sendRecordingFile } from './send-file.ts';
+import { CompositeLinkParams, CompositeLinkQuery, CompositeLinkSchema, CompositeSchema, RecordingParams, ReplaySchema } from './schemas.ts';
 import type { Actor, RecordingService } from './service.ts';
 
 /** Composing is background work: below every other job, one at a time per process. */
 export const COMPOSITE_JOB_PRIORITY = 100;
 const LINK_TTL_SECONDS = 4 * 3600;
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-const ChapterSchema = Type.Object({ startMs: Type.Integer(), title: Type.String() });
-const CompositeSchema = Type.Object({
-  recordingId: Uuid,
-  status: Type.Union([Type.Literal('none'), Type.Literal('queued'), Type.Literal('running'), Type.Literal('ready'), Type.Literal('failed')]),
-  progress: Type.Number({ minimum: 0, maximum: 1, description: 'Part of the recording rendered so far' }),
-  durationMs: Nullable(Type.Integer()),
-  sizeBytes: Nullable(Type.Integer()),
-  sha256: Nullable(Type.String()),
-  chapters: Type.Array(ChapterSchema),
-  cpuMs: Nullable(Type.Integer({ description: 'CPU time FFmpeg used to compose' })),
-  error: Nullable(Type.String()),
-  queuedAt: Nullable(Type.String({ format: 'date-time' })),
-  startedAt: Nullable(Type.String({ format: 'date-time' })),
-  finishedAt: Nullable(Type.String({ format: 'date-time' })),
-});
-const SpanFields = { fromMs: Type.Integer(), toMs: Type.Integer() };
-const Span = Type.Object(SpanFields);
-const ReplaySchema = Type.Object({
-  recordingId: Uuid,
-  sessionId: Uuid,
-  sessionKind: Type.String(),
-  startedAt: Type.String({ format: 'date-time' }),
-  durationMs: Type.Integer(),
-  composite: CompositeSchema,
-  participants: Type.Array(Type.Object({ userId: Uuid, name: Type.String(), role: Type.String(), presence: Type.Array(Span) })),
-  tracks: Type.Array(Type.Object({ userId: Uuid, source: Type.String(), kind: Type.String(), spans: Type.Array(Span) })),
-  gaps: Type.Array(Type.Object({ ...SpanFields, userId: Uuid, source: Type.String(), reason: Type.String() })),
-  phases: Type.Array(Type.Object({ ...SpanFields, phase: Type.String() })),
-  comments: Type.Array(
-    Type.Object({
-      id: Uuid,
-      parentId: Nullable(Uuid),
-      authorName: Type.String(),
-      documentName: Type.String(),
-      line: Type.Integer(),
-      body: Type.String(),
-      offsetMs: Type.Integer(),
-      resolved: Type.Boolean(),
-    }),
-  ),
-});
-const RecordingParams = Type.Object({ sessionId: Uuid, recordingId: Uuid });
 
 export function compositeDeps(app: FastifyInstance): { presence: PresenceSource | undefined; attendance: ((s: Session) => Promise<unknown>) | undefined } {
   // Attendance is a declared dependency of recording (plugin.ts): its typed face, app.attendance, is there.
@@ -116,9 +72,22 @@ export async function setUpComposites(app: FastifyInstance, recordings: Recordin
   return composites;
 }
 
-export const compositeRoutes: FastifyPluginAsyncTypebox<{ recordings: RecordingService; composites: CompositeService }> = async (app, { recordings, composites }) => {
-  const links = new MediaLinks(app.config.jwtSecret);
-  const deps = () => compositeDeps(app);
+type Routes = FastifyPluginAsyncTypebox<{ recordings: RecordingService; composites: CompositeService }>;
+
+/**
+ * The composite, the replay timeline and the archive: one small plugin per
+ * resource, registered in this order (the OpenAPI document lists paths in
+ * registration order).
+ */
+export const compositeRoutes: Routes = async (app, { recordings, composites }) => {
+  await app.register(compositeFileRoutes, { recordings, composites });
+  await app.register(compositeLinkRoutes, { recordings, composites });
+  await app.register(replayRoutes, { recordings, composites });
+  await app.register(archiveRoutes, { recordings, composites });
+};
+
+/** The composite's state and its file. */
+const compositeFileRoutes: Routes = async (app, { recordings, composites }) => {
   const base = '/sessions/:sessionId/recordings/:recordingId';
 
   app.get(
@@ -156,6 +125,12 @@ export const compositeRoutes: FastifyPluginAsyncTypebox<{ recordings: RecordingS
       return sendRecordingFile(request, reply, { ...file, mimeType: 'video/mp4' });
     },
   );
+};
+
+/** A signed link to the composite, for a video element (which sends no bearer header), and the file through it. */
+const compositeLinkRoutes: Routes = async (app, { recordings, composites }) => {
+  const links = new MediaLinks(app.config.jwtSecret);
+  const base = '/sessions/:sessionId/recordings/:recordingId';
 
   app.post(
     `${base}/composite/link`,
@@ -165,7 +140,7 @@ export const compositeRoutes: FastifyPluginAsyncTypebox<{ recordings: RecordingS
         tags: ['recordings'],
         summary: 'A signed link to the composite for a video element (no bearer header), valid for a few hours',
         params: RecordingParams,
-        response: { 200: Type.Object({ url: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }) },
+        response: { 200: CompositeLinkSchema },
       },
     },
     async (request) => {
@@ -185,8 +160,8 @@ export const compositeRoutes: FastifyPluginAsyncTypebox<{ recordings: RecordingS
       schema: {
         tags: ['recordings'],
         summary: 'The composite through a signed link (from POST …/composite/link), with HTTP Range support',
-        params: Type.Object({ recordingId: Uuid }),
-        querystring: Type.Object({ u: Type.String(), r: Type.String(), e: Type.String(), s: Type.String() }),
+        params: CompositeLinkParams,
+        querystring: CompositeLinkQuery,
       },
     },
     async (request, reply) => {
@@ -201,6 +176,11 @@ export const compositeRoutes: FastifyPluginAsyncTypebox<{ recordings: RecordingS
       return sendRecordingFile(request, reply, { ...file, mimeType: 'video/mp4', inline: true });
     },
   );
+};
+
+/** The replay timeline of a recording. */
+const replayRoutes: Routes = async (app, { recordings, composites }) => {
+  const base = '/sessions/:sessionId/recordings/:recordingId';
 
   app.get(
     `${base}/replay`,
@@ -216,9 +196,13 @@ export const compositeRoutes: FastifyPluginAsyncTypebox<{ recordings: RecordingS
     async (request) => {
       const { sessionId, recordingId } = request.params;
       const recording = await recordings.view(sessionId, recordingId, viewerOf(request));
-      return replayOf({ db: app.db, presence: deps().presence }, recording, await composites.view(recordingId));
+      return replayOf({ db: app.db, presence: compositeDeps(app).presence }, recording, await composites.view(recordingId));
     },
   );
+};
+
+/** A session's record in one ZIP, for coordinators. */
+const archiveRoutes: Routes = async (app, { recordings, composites }) => {
 
   app.get(
     '/sessions/:sessionId/archive.zip',
@@ -229,13 +213,13 @@ export const compositeRoutes: FastifyPluginAsyncTypebox<{ recordings: RecordingS
         summary: "A session's record in one ZIP for an appeal or an audit, with a SHA256SUMS manifest",
         description:
           'Composite and per-track files of every recording, integrity reports, attendance, the code review as Markdown, the verdict or evaluation with the defence phases. Coordinators only.',
-        params: Type.Object({ sessionId: Uuid }),
+        params: SessionIdParams,
       },
     },
     async (request, reply) => {
       const { sessionId } = request.params;
       await assertCanViewSession(app.db, sessionId, viewerOf(request));
-      const { fileName, entries } = await archiveEntries({ db: app.db, recordings, composites, attendance: deps().attendance }, sessionId, viewerOf(request));
+      const { fileName, entries } = await archiveEntries({ db: app.db, recordings, composites, attendance: compositeDeps(app).attendance }, sessionId, viewerOf(request));
       reply.type('application/zip').header('content-disposition', `attachment; filename="${fileName}"`);
       return reply.send(zipStream(entries));
     },

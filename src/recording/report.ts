@@ -111,6 +111,90 @@ export function packetHoles(packets: ReadonlyArray<{ ptsMs: number; durationMs: 
   return holes;
 }
 
+type Extra = Array<{ reason: string; from: number; to: number }>;
+const overlap = (a0: number, a1: number, b0: number, b1: number) => Math.min(a1, b1) - Math.max(a0, b0);
+
+/**
+ * The cause of a hole [from, to] (ms) of a user's track, from the evidence
+ * around it (the recording's gaps, and `extra` known to the caller). Every
+ * explicit gap of this track overlapping the hole is added to `explained`.
+ */
+function holeCause(evidence: readonly ReportGap[], explained: Set<ReportGap>, hole: { userId: string; source: string; from: number; to: number }, fallback: string, extra: Extra): string {
+  const { userId, source, from, to } = hole;
+  let best: { reason: string; overlap: number; row?: ReportGap } | undefined;
+  const consider = (reason: string, f: number, t: number, row?: ReportGap) => {
+    const o = overlap(from, to, f, t);
+    if (o < 0 || (o === 0 && !(f === t))) return;
+    if (!best || o > best.overlap) best = { reason, overlap: o, ...(row ? { row } : {}) };
+  };
+  for (const g of evidence) {
+    if (g.userId !== userId) continue;
+    const f = g.fromAt.getTime();
+    const t = g.toAt.getTime();
+    if (g.reason === 'participant_network' || g.reason === 'node_lost') consider(g.reason, f, t, g);
+    else if (g.source !== source) continue;
+    else if (g.reason === 'layer_switch') {
+      // A marker: the switch that ended the hole (the new layer came with a keyframe).
+      if (f >= from && f <= to + LAYER_SWITCH_REACH_MS) consider(g.reason, from, to, g);
+    } else if (TRACK_REASONS.has(g.reason)) consider(g.reason, f, t, g);
+  }
+  for (const e of extra) consider(e.reason, e.from, e.to);
+  for (const g of evidence) {
+    if (g.userId === userId && g.source === source && TRACK_REASONS.has(g.reason) && overlap(from, to, g.fromAt.getTime(), g.toAt.getTime()) >= 0) explained.add(g);
+  }
+  return best?.reason ?? fallback;
+}
+
+/** The segments of each track (one user's source and kind), in log order. */
+function tracksOf(segments: readonly ReportSegment[]): ReportSegment[][] {
+  const tracks = new Map<string, ReportSegment[]>();
+  for (const s of segments) {
+    const key = `${s.userId}\u0000${s.source}\u0000${s.kind}`;
+    tracks.set(key, [...(tracks.get(key) ?? []), s]);
+  }
+  return [...tracks.values()];
+}
+
+/**
+ * The recording's gaps that no file hole shows, listed as they are: explicit
+ * track gaps no hole accounts for, and a node lost with no hole to show it
+ * (the recording closed by a survivor after the node died and nobody came back:
+ * the gap runs from the dead recorder's last progress to the end).
+ */
+function gapsWithoutHoles(evidence: readonly ReportGap[], explained: ReadonlySet<ReportGap>, listed: IntegrityReport['gaps'], offset: (ms: number) => number): IntegrityReport['gaps'] {
+  const out: IntegrityReport['gaps'] = [];
+  for (const g of evidence) {
+    if (!TRACK_REASONS.has(g.reason) || explained.has(g)) continue;
+    out.push({
+      userId: g.userId,
+      source: g.source,
+      fromOffsetMs: offset(g.fromAt.getTime()),
+      toOffsetMs: offset(g.toAt.getTime()),
+      durationMs: Math.max(0, g.toAt.getTime() - g.fromAt.getTime()),
+      reason: g.reason,
+    });
+  }
+  for (const g of evidence) {
+    if (g.reason !== 'node_lost') continue;
+    const from = offset(g.fromAt.getTime());
+    const to = offset(g.toAt.getTime());
+    if ([...listed, ...out].some((x) => x.userId === g.userId && x.reason === 'node_lost' && Math.min(x.toOffsetMs, to) >= Math.max(x.fromOffsetMs, from))) continue;
+    out.push({ userId: g.userId, source: g.source, fromOffsetMs: from, toOffsetMs: to, durationMs: Math.max(0, to - from), reason: g.reason });
+  }
+  return out;
+}
+
+/** The participants with no audio or no video recorded at all. */
+function missingTracksOf(participants: ReportInput['participants'], tracks: IntegrityReport['tracks']): IntegrityReport['missingTracks'] {
+  const missingTracks: IntegrityReport['missingTracks'] = [];
+  for (const p of participants) {
+    const kinds = new Set(tracks.filter((t) => t.userId === p.userId && t.recordedMs > 0).map((t) => t.kind));
+    const missing = (['audio', 'video'] as const).filter((k) => !kinds.has(k));
+    if (missing.length > 0) missingTracks.push({ userId: p.userId, role: p.role, missing });
+  }
+  return missingTracks;
+}
+
 export function integrityReport(input: ReportInput): IntegrityReport {
   const { session, recording } = input;
   const start = recording.startedAt.getTime();
@@ -119,45 +203,14 @@ export function integrityReport(input: ReportInput): IntegrityReport {
   const playable = (s: ReportSegment) => s.status === 'ready' && s.startedAt !== null;
   const mediaEnd = (s: ReportSegment) => s.mediaEndAt?.getTime() ?? s.startedAt!.getTime() + (s.durationMs ?? 0);
 
-  const tracks = new Map<string, ReportSegment[]>();
-  for (const s of input.segments) {
-    const key = `${s.userId}\u0000${s.source}\u0000${s.kind}`;
-    tracks.set(key, [...(tracks.get(key) ?? []), s]);
-  }
-
   const gaps: IntegrityReport['gaps'] = [];
+  // The track's explicit gaps that a hole in its files accounts for (causeOf adds them).
   const explained = new Set<ReportGap>();
-  const overlap = (a0: number, a1: number, b0: number, b1: number) => Math.min(a1, b1) - Math.max(a0, b0);
-
-  /** The cause of a hole [from, to] of a track, from the evidence around it. */
-  const causeOf = (userId: string, source: string, from: number, to: number, fallback: string, extra: Array<{ reason: string; from: number; to: number }>) => {
-    let best: { reason: string; overlap: number; row?: ReportGap } | undefined;
-    const consider = (reason: string, f: number, t: number, row?: ReportGap) => {
-      const o = overlap(from, to, f, t);
-      if (o < 0 || (o === 0 && !(f === t))) return;
-      if (!best || o > best.overlap) best = { reason, overlap: o, ...(row ? { row } : {}) };
-    };
-    for (const g of input.gaps) {
-      if (g.userId !== userId) continue;
-      const f = g.fromAt.getTime();
-      const t = g.toAt.getTime();
-      if (g.reason === 'participant_network' || g.reason === 'node_lost') consider(g.reason, f, t, g);
-      else if (g.source !== source) continue;
-      else if (g.reason === 'layer_switch') {
-        // A marker: the switch that ended the hole (the new layer came with a keyframe).
-        if (f >= from && f <= to + LAYER_SWITCH_REACH_MS) consider(g.reason, from, to, g);
-      } else if (TRACK_REASONS.has(g.reason)) consider(g.reason, f, t, g);
-    }
-    for (const e of extra) consider(e.reason, e.from, e.to);
-    for (const g of input.gaps) {
-      // Every explicit gap of this track overlapping the hole is accounted for by it.
-      if (g.userId === userId && g.source === source && TRACK_REASONS.has(g.reason) && overlap(from, to, g.fromAt.getTime(), g.toAt.getTime()) >= 0) explained.add(g);
-    }
-    return best?.reason ?? fallback;
-  };
+  const causeOf = (userId: string, source: string, from: number, to: number, fallback: string, extra: Extra = []) =>
+    holeCause(input.gaps, explained, { userId, source, from, to }, fallback, extra);
 
   const trackRows: IntegrityReport['tracks'] = [];
-  for (const segments of tracks.values()) {
+  for (const segments of tracksOf(input.segments)) {
     const first = segments[0]!;
     const ok = segments.filter(playable).sort((a, b) => a.startedAt!.getTime() - b.startedAt!.getTime());
     let holeMs = 0;
@@ -167,7 +220,7 @@ export function integrityReport(input: ReportInput): IntegrityReport {
         const from = h.from.getTime();
         const to = h.to.getTime();
         holeMs += to - from;
-        const reason = causeOf(first.userId, first.source, from, to, 'no_media', []);
+        const reason = causeOf(first.userId, first.source, from, to, 'no_media');
         gaps.push({ userId: first.userId, source: first.source, fromOffsetMs: offset(from), toOffsetMs: offset(to), durationMs: to - from, reason });
       }
     }
@@ -194,39 +247,14 @@ export function integrityReport(input: ReportInput): IntegrityReport {
       lastEndOffsetMs: last ? offset(mediaEnd(last)) : null,
     });
   }
-  // Explicit gaps no file hole accounts for are listed as they are.
-  for (const g of input.gaps) {
-    if (!TRACK_REASONS.has(g.reason) || explained.has(g)) continue;
-    gaps.push({
-      userId: g.userId,
-      source: g.source,
-      fromOffsetMs: offset(g.fromAt.getTime()),
-      toOffsetMs: offset(g.toAt.getTime()),
-      durationMs: Math.max(0, g.toAt.getTime() - g.fromAt.getTime()),
-      reason: g.reason,
-    });
-  }
-  // A node lost with no file hole to show it (the recording closed by a survivor after the node died and
-  // nobody came back: the gap runs from the dead recorder's last progress to the end) is listed as it is.
-  for (const g of input.gaps) {
-    if (g.reason !== 'node_lost') continue;
-    const from = offset(g.fromAt.getTime());
-    const to = offset(g.toAt.getTime());
-    if (gaps.some((x) => x.userId === g.userId && x.reason === 'node_lost' && Math.min(x.toOffsetMs, to) >= Math.max(x.fromOffsetMs, from))) continue;
-    gaps.push({ userId: g.userId, source: g.source, fromOffsetMs: from, toOffsetMs: to, durationMs: Math.max(0, to - from), reason: g.reason });
-  }
+  gaps.push(...gapsWithoutHoles(input.gaps, explained, gaps, offset));
   gaps.sort((a, b) => a.fromOffsetMs - b.fromOffsetMs);
 
   const unplayableSegments = input.segments
     .filter((s) => !playable(s))
     .map((s) => ({ segmentId: s.id, userId: s.userId, source: s.source, status: s.status }));
 
-  const missingTracks: IntegrityReport['missingTracks'] = [];
-  for (const p of input.participants) {
-    const kinds = new Set(trackRows.filter((t) => t.userId === p.userId && t.recordedMs > 0).map((t) => t.kind));
-    const missing = (['audio', 'video'] as const).filter((k) => !kinds.has(k));
-    if (missing.length > 0) missingTracks.push({ userId: p.userId, role: p.role, missing });
-  }
+  const missingTracks = missingTracksOf(input.participants, trackRows);
 
   const scheduledMs = session.endsAt.getTime() - session.startsAt.getTime();
   const covered = Math.max(0, Math.min(stop, session.endsAt.getTime()) - Math.max(start, session.startsAt.getTime()));

@@ -1,53 +1,27 @@
-import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ROLES, viewerOf } from '../auth/index.ts';
-import { Uuid } from '../shared/schemas.ts';
+import { SessionIdParams } from '../shared/schemas.ts';
+import { ConsentBodySchema, ConsentSchema, RecordingListSchema, RecordingParams, RecordingSchema, SegmentFileParams } from './schemas.ts';
 import { sendRecordingFile } from './send-file.ts';
 import type { RecordingService } from './service.ts';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-
-const SegmentSchema = Type.Object({
-  id: Uuid,
-  userId: Uuid,
-  source: Type.String(),
-  kind: Type.Union([Type.Literal('audio'), Type.Literal('video')]),
-  mimeType: Type.String(),
-  fileName: Type.String(),
-  status: Type.String({ description: 'recording | recorded | ready | empty | broken | deleted' }),
-  startedAt: Nullable(Type.String({ format: 'date-time' })),
-  offsetMs: Nullable(Type.Integer({ description: 'Start of this file on the recording timeline (ms after the recording started)' })),
-  endedAt: Nullable(Type.String({ format: 'date-time' })),
-  endReason: Nullable(Type.String()),
-  durationMs: Nullable(Type.Integer()),
-  sizeBytes: Nullable(Type.Integer()),
-  sha256: Nullable(Type.String()),
-});
-
-const RecordingSchema = Type.Object({
-  id: Uuid,
-  sessionId: Uuid,
-  status: Type.Union([Type.Literal('recording'), Type.Literal('processing'), Type.Literal('ready'), Type.Literal('failed')]),
-  automatic: Type.Boolean(),
-  startedBy: Nullable(Uuid),
-  startedAt: Type.String({ format: 'date-time' }),
-  stoppedBy: Nullable(Uuid),
-  stoppedAt: Nullable(Type.String({ format: 'date-time' })),
-  stopReason: Nullable(Type.String({ description: 'stopped | room_closed | server_shutdown | interrupted | consent_withdrawn | recorder_failed | node_lost' })),
-  filesDeletedAt: Nullable(Type.String({ format: 'date-time' })),
-  error: Nullable(Type.String()),
-  report: Nullable(Type.Object({}, { additionalProperties: true, description: 'Integrity report: expected vs recorded time, tracks, gaps, unplayable segments, missing tracks' })),
-  segments: Type.Array(SegmentSchema),
-  gaps: Type.Array(Type.Object({ userId: Uuid, source: Type.String(), fromAt: Type.String(), toAt: Type.String(), reason: Type.String() })),
-});
-
-const ConsentSchema = Type.Object({ sessionId: Uuid, required: Type.Boolean(), granted: Nullable(Type.Boolean()) });
-const SessionParams = Type.Object({ sessionId: Uuid });
-const RecordingParams = Type.Object({ sessionId: Uuid, recordingId: Uuid });
 const CONTROLLERS = ['mentor', 'jury', 'coordinator'] as const;
 
-export const recordingRoutes: FastifyPluginAsyncTypebox<{ service: RecordingService }> = async (app, { service }) => {
+type Routes = FastifyPluginAsyncTypebox<{ service: RecordingService }>;
 
+/**
+ * Recording control, reads and consent: one small plugin per resource,
+ * registered in this order (the OpenAPI document lists paths in registration
+ * order).
+ */
+export const recordingRoutes: Routes = async (app, { service }) => {
+  await app.register(recordingControlRoutes, { service });
+  await app.register(recordingReadRoutes, { service });
+  await app.register(consentRoutes, { service });
+};
+
+/** Starting and stopping a recording (mentor, jury member or coordinator). */
+const recordingControlRoutes: Routes = async (app, { service }) => {
   app.post(
     '/sessions/:sessionId/recordings',
     {
@@ -56,7 +30,7 @@ export const recordingRoutes: FastifyPluginAsyncTypebox<{ service: RecordingServ
         tags: ['recordings'],
         summary: "Start recording the session's live room",
         description: 'The mentor, a jury member or a coordinator; a mentoring session needs its student\'s consent first. Every participant gets a recordingState event.',
-        params: SessionParams,
+        params: SessionIdParams,
         response: { 201: RecordingSchema },
       },
     },
@@ -71,12 +45,16 @@ export const recordingRoutes: FastifyPluginAsyncTypebox<{ service: RecordingServ
     },
     async (request) => service.stop(request.params.sessionId, request.params.recordingId, viewerOf(request)),
   );
+};
+
+/** A session's recordings, one recording, one segment's file. */
+const recordingReadRoutes: Routes = async (app, { service }) => {
 
   app.get(
     '/sessions/:sessionId/recordings',
     {
       config: { access: ROLES },
-      schema: { tags: ['recordings'], summary: "A session's recordings (participants and coordinators)", params: SessionParams, response: { 200: Type.Array(RecordingSchema) } },
+      schema: { tags: ['recordings'], summary: "A session's recordings (participants and coordinators)", params: SessionIdParams, response: { 200: RecordingListSchema } },
     },
     async (request) => service.list(request.params.sessionId, viewerOf(request)),
   );
@@ -97,7 +75,7 @@ export const recordingRoutes: FastifyPluginAsyncTypebox<{ service: RecordingServ
       schema: {
         tags: ['recordings'],
         summary: 'Download one segment file (WebM/Matroska), with HTTP Range support for seeking',
-        params: Type.Object({ sessionId: Uuid, recordingId: Uuid, segmentId: Uuid }),
+        params: SegmentFileParams,
       },
     },
     async (request, reply) => {
@@ -106,12 +84,16 @@ export const recordingRoutes: FastifyPluginAsyncTypebox<{ service: RecordingServ
       return sendRecordingFile(request, reply, file);
     },
   );
+};
+
+/** The student's consent to recording a mentoring session. */
+const consentRoutes: Routes = async (app, { service }) => {
 
   app.get(
     '/sessions/:sessionId/recording-consent',
     {
       config: { access: ROLES },
-      schema: { tags: ['recordings'], summary: 'Whether the student agreed to recording (mentoring sessions)', params: SessionParams, response: { 200: ConsentSchema } },
+      schema: { tags: ['recordings'], summary: 'Whether the student agreed to recording (mentoring sessions)', params: SessionIdParams, response: { 200: ConsentSchema } },
     },
     async (request) => service.consent(request.params.sessionId, viewerOf(request)),
   );
@@ -124,8 +106,8 @@ export const recordingRoutes: FastifyPluginAsyncTypebox<{ service: RecordingServ
         tags: ['recordings'],
         summary: 'The student agrees, or no longer agrees, to this mentoring session being recorded',
         description: 'Withdrawing consent stops a running recording.',
-        params: SessionParams,
-        body: Type.Object({ granted: Type.Boolean() }, { additionalProperties: false }),
+        params: SessionIdParams,
+        body: ConsentBodySchema,
         response: { 200: ConsentSchema },
       },
     },

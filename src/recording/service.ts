@@ -737,7 +737,8 @@ export class RecordingService {
   /**
    * The post-processing job: probe every file (a file whose recorder did not
    * finalise it is remuxed), hash it, write the integrity report, and move the
-   * recording to ready (some playable media) or failed.
+   * recording to ready (some playable media) or failed. Kept whole (~115
+   * lines): the job's steps in the order they run, ending in one transaction.
    */
   async process(recordingId: string): Promise<RecordingStatus | undefined> {
     const { db, config, clock, log } = this.#d;

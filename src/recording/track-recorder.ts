@@ -263,6 +263,7 @@ export class TrackRecorder {
     }
   }
 
+  // Kept whole (~90 lines): every event of one pipeline's consumer and FFmpeg, wired in one place, sharing its clock estimate.
   #watch(p: Pipeline): void {
     const { consumer, ffmpeg, segment } = p;
     // The file's time 0 is its first packet's media time. Where that sits on the wall clock: the

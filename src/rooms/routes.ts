@@ -1,20 +1,9 @@
-import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ROLES, viewerOf } from '../auth/index.ts';
 import { assertCanViewSession } from '../sessions/index.ts';
-import { Uuid } from '../shared/schemas.ts';
+import { SessionIdParams } from '../shared/schemas.ts';
+import { NodeRoomsSchema, RoomStatusSchema } from './schemas.ts';
 import type { RoomsService } from './service.ts';
-
-const RoomPeerSchema = Type.Object({ userId: Uuid, name: Type.String(), role: Type.String(), connected: Type.Boolean() });
-const RoomStatusSchema = Type.Object({
-  sessionId: Uuid,
-  /** A live room exists (on this server or another one). */
-  live: Type.Boolean(),
-  /** The server process hosting it (room → node directory). */
-  nodeId: Type.Union([Type.String(), Type.Null()]),
-  /** Peers, when the room lives in this process. */
-  peers: Type.Array(RoomPeerSchema),
-});
 
 /** HTTP face of rooms: is a session's room live, who is in it; and (coordinators) this node's rooms and workers. */
 export function roomsRoutes(rooms: RoomsService): FastifyPluginAsyncTypebox {
@@ -26,7 +15,7 @@ export function roomsRoutes(rooms: RoomsService): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['rooms'],
           summary: "Whether a session's live room is open, where, and who is in it",
-          params: Type.Object({ sessionId: Uuid }),
+          params: SessionIdParams,
           response: { 200: RoomStatusSchema },
         },
       },
@@ -51,13 +40,7 @@ export function roomsRoutes(rooms: RoomsService): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['rooms'],
           summary: "This server's live rooms and mediasoup workers",
-          response: {
-            200: Type.Object({
-              nodeId: Type.String(),
-              workers: Type.Array(Type.Object({ slot: Type.Integer(), pid: Type.Integer(), routers: Type.Integer() })),
-              rooms: Type.Array(Type.Object({ sessionId: Uuid, peers: Type.Integer(), producers: Type.Integer() })),
-            }),
-          },
+          response: { 200: NodeRoomsSchema },
         },
       },
       async () => ({

@@ -1,8 +1,8 @@
-import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Db } from '../db/index.ts';
 import { ROLES, toPublicUser, viewerOf, type UserRow } from '../auth/index.ts';
 import { forbidden, invalid, notFound } from '../shared/errors.ts';
-import { IsoDateTime, LocaleSchema, PublicUserSchema, Uuid } from '../shared/schemas.ts';
+import { PublicUserSchema, StudentIdParams } from '../shared/schemas.ts';
 import {
   assertCanViewStudent,
   assertPremiumPlus,
@@ -15,39 +15,21 @@ import {
 } from './service.ts';
 import { canonicalZone } from './timezones.ts';
 import { preferencesOf, unsubscribeByToken, updatePreferences } from './preferences.ts';
+import {
+  EnrollmentListSchema,
+  MeBodySchema,
+  MentorParams,
+  MentorStudentsSchema,
+  PathListSchema,
+  PathParams,
+  PathSchema,
+  PeopleQuery,
+  PreferencesBodySchema,
+  PreferencesSchema,
+  PublicUserListSchema,
+  UnsubscribeParams,
+} from './schemas.ts';
 
-const ProjectSchema = Type.Object({ id: Uuid, position: Type.Integer(), title: Type.String(), description: Type.String() });
-const PathSchema = Type.Object({
-  id: Uuid,
-  slug: Type.String(),
-  title: Type.String(),
-  language: LocaleSchema,
-  eqfLevel: Type.Integer(),
-  durationMonths: Type.Integer(),
-  projects: Type.Array(ProjectSchema),
-});
-const TierSchema = Type.Union([Type.Literal('free'), Type.Literal('premium_solo'), Type.Literal('premium_plus')]);
-const ProgressStateSchema = Type.Union([
-  Type.Literal('locked'),
-  Type.Literal('in_progress'),
-  Type.Literal('submitted'),
-  Type.Literal('validated'),
-  Type.Literal('needs_revision'),
-]);
-const EnrollmentSchema = Type.Object({
-  id: Uuid,
-  pathId: Uuid,
-  mentorId: Type.Union([Uuid, Type.Null()]),
-  tier: TierSchema,
-  startedAt: IsoDateTime,
-  status: Type.String(),
-  projects: Type.Array(Type.Object({ ...ProjectSchema.properties, state: ProgressStateSchema, updatedAt: IsoDateTime })),
-});
-const StudentParams = Type.Object({ studentId: Uuid });
-const PreferencesSchema = Type.Object({
-  reminderEmail: Type.Boolean({ description: 'Reminders by e-mail' }),
-  reminderBrowser: Type.Boolean({ description: 'Reminders in the browser' }),
-});
 const UNSUBSCRIBED_PAGE = (done: boolean) =>
   `<!doctype html><html><head><meta charset="utf-8"><title>Mentor Live</title></head><body style="font-family:sans-serif">${
     done
@@ -55,16 +37,33 @@ const UNSUBSCRIBED_PAGE = (done: boolean) =>
       : '<form method="post"><p>Stop reminder e-mails from Mentor Live?</p><button type="submit">Unsubscribe</button></form>'
   }</body></html>`;
 
+async function userById(db: Db, id: string): Promise<UserRow> {
+  const user = await db.one<UserRow>('SELECT id, email, name, role, time_zone, locale FROM users WHERE id = $1', [id]);
+  if (!user) throw notFound('user_not_found', 'No such user');
+  return user;
+}
+
+/**
+ * The caller, their preferences, the unsubscribe link, paths and people: one
+ * small plugin per resource, registered in this order (the OpenAPI document
+ * lists paths in registration order).
+ */
 export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // Mail clients post `List-Unsubscribe=One-Click` form-encoded; its content is fixed, so it is not read.
+  // Added here, for every route of the school (as before the routes were split), not only unsubscribe's.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_request, _body, done) => done(null, undefined));
+  await app.register(meRoutes);
+  await app.register(unsubscribeRoutes);
+  await app.register(pathRoutes);
+  await app.register(peopleRoutes);
+};
+
+/** The caller and their reminder preferences. */
+const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db } = app;
-  const userById = async (id: string) => {
-    const user = await db.one<UserRow>('SELECT id, email, name, role, time_zone, locale FROM users WHERE id = $1', [id]);
-    if (!user) throw notFound('user_not_found', 'No such user');
-    return user;
-  };
 
   app.get('/me', { config: { access: ROLES }, schema: { tags: ['people'], summary: 'The caller', response: { 200: PublicUserSchema } } }, async (request) =>
-    toPublicUser(await userById(request.user.sub)),
+    toPublicUser(await userById(db, request.user.sub)),
   );
 
   app.patch(
@@ -74,7 +73,7 @@ export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['people'],
         summary: "Change one's time zone or language",
-        body: Type.Object({ timeZone: Type.Optional(Type.String({ maxLength: 64 })), locale: Type.Optional(LocaleSchema) }, { additionalProperties: false }),
+        body: MeBodySchema,
         response: { 200: PublicUserSchema },
       },
     },
@@ -88,7 +87,7 @@ export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
         timeZone ?? null,
         locale ?? null,
       ]);
-      return toPublicUser(await userById(request.user.sub));
+      return toPublicUser(await userById(db, request.user.sub));
     },
   );
 
@@ -105,18 +104,20 @@ export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['people'],
         summary: 'Change which reminders reach the caller (invitations, updates and cancellations are always e-mailed)',
-        body: Type.Partial(PreferencesSchema, { additionalProperties: false }),
+        body: PreferencesBodySchema,
         response: { 200: PreferencesSchema },
       },
     },
     async (request) => updatePreferences(db, request.user.sub, request.body, app.clock.now()),
   );
+};
 
-  // The link in every mail. GET shows a confirmation (mail scanners follow links);
-  // POST is the one-click unsubscribe of RFC 8058 (List-Unsubscribe-Post).
-  const UnsubscribeParams = Type.Object({ token: Type.String({ maxLength: 80 }) });
-  // Mail clients post `List-Unsubscribe=One-Click` form-encoded; its content is fixed, so it is not read.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_request, _body, done) => done(null, undefined));
+/**
+ * The link in every mail. GET shows a confirmation (mail scanners follow links);
+ * POST is the one-click unsubscribe of RFC 8058 (List-Unsubscribe-Post).
+ */
+const unsubscribeRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app;
   app.get(
     '/unsubscribe/:token',
     { config: { access: 'public' }, schema: { tags: ['people'], summary: 'Confirm turning reminder e-mails off', params: UnsubscribeParams } },
@@ -130,14 +131,19 @@ export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return reply.type('text/html; charset=utf-8').send(UNSUBSCRIBED_PAGE(true));
     },
   );
+};
 
-  app.get('/paths', { config: { access: ROLES }, schema: { tags: ['paths'], summary: 'Learning paths and their projects', response: { 200: Type.Array(PathSchema) } } }, async () =>
+/** Learning paths and a student's enrollments in them. */
+const pathRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app;
+
+  app.get('/paths', { config: { access: ROLES }, schema: { tags: ['paths'], summary: 'Learning paths and their projects', response: { 200: PathListSchema } } }, async () =>
     listPaths(db),
   );
 
   app.get(
     '/paths/:pathId',
-    { config: { access: ROLES }, schema: { tags: ['paths'], params: Type.Object({ pathId: Uuid }), response: { 200: PathSchema } } },
+    { config: { access: ROLES }, schema: { tags: ['paths'], params: PathParams, response: { 200: PathSchema } } },
     async (request) => getPath(db, request.params.pathId),
   );
 
@@ -149,8 +155,8 @@ export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['paths'],
         summary: "A student's enrollments with the state of each project",
         description: 'The student, their mentor, a jury member of their defence, or a coordinator.',
-        params: StudentParams,
-        response: { 200: Type.Array(EnrollmentSchema) },
+        params: StudentIdParams,
+        response: { 200: EnrollmentListSchema },
       },
     },
     async (request) => {
@@ -170,6 +176,11 @@ export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
       );
     },
   );
+};
+
+/** The people around a student: their mentor; the school's people by role; a mentor's students. */
+const peopleRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app;
 
   app.get(
     '/students/:studentId/mentor',
@@ -178,7 +189,7 @@ export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['people'],
         summary: "The student's assigned mentor (premium_plus only)",
-        params: StudentParams,
+        params: StudentIdParams,
         response: { 200: PublicUserSchema },
       },
     },
@@ -188,7 +199,7 @@ export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const enrollment = await currentEnrollment(db, studentId);
       assertPremiumPlus(enrollment);
       if (!enrollment.mentorId) throw notFound('mentor_not_assigned', 'No mentor is assigned yet');
-      return toPublicUser(await userById(enrollment.mentorId));
+      return toPublicUser(await userById(db, enrollment.mentorId));
     },
   );
 
@@ -200,8 +211,8 @@ export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['people'],
         summary: 'The people of the school with one role, by name',
-        querystring: Type.Object({ role: Type.Union([Type.Literal('student'), Type.Literal('mentor'), Type.Literal('jury'), Type.Literal('coordinator')]) }),
-        response: { 200: Type.Array(PublicUserSchema) },
+        querystring: PeopleQuery,
+        response: { 200: PublicUserListSchema },
       },
     },
     async (request) =>
@@ -215,12 +226,8 @@ export const schoolRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['people'],
         summary: "A mentor's students",
-        params: Type.Object({ mentorId: Uuid }),
-        response: {
-          200: Type.Array(
-            Type.Object({ id: Uuid, name: Type.String(), email: Type.String(), timeZone: Type.String(), enrollmentId: Uuid, pathId: Uuid, tier: TierSchema }),
-          ),
-        },
+        params: MentorParams,
+        response: { 200: MentorStudentsSchema },
       },
     },
     async (request) => {

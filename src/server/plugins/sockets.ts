@@ -38,6 +38,7 @@ export const userChannel = (userId: string) => `user:${userId}`;
  * The handshake must carry the same JWT access token as HTTP
  * (`auth: { token }`); a bad or expired token is refused at connect with
  * `connect_error` data `{ code }`.
+ * Kept whole (~95 lines): the server, its handshake and its shutdown hooks, in the order they run.
  */
 export const socketsPlugin = fp<{ redis: Redis; streamName: string }>(
   async (app, opts) => {
