@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrackRecorder } from '../src/recording/index.ts';
+import { RecorderPool } from '../src/recording/recorder-pool.ts';
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -241,6 +242,8 @@ handlers['media:add'] = async (args: { n: number; sinkPorts: number[] }) => {
 // --- recording: N sessions, each a feed (VP8 + Opus) and its recorder(s) -----
 const recordings: Array<{ feed: Feed; stop(): Promise<void> }> = [];
 let recordingDir: string | undefined;
+// No spares: the part measures what recording a session costs, and every track here starts with its session.
+const benchRecorders = new RecorderPool({ ffmpegPath: 'ffmpeg', portRange: { min: 20000, max: 29999 }, sparesPerCodec: 0 });
 
 /**
  * `ours`: the recording capability's TrackRecorder (one FFmpeg per track, as
@@ -257,7 +260,7 @@ handlers['recording:start'] = async (args: { sessions: number; kind: 'ours' | 'b
     if (args.kind === 'ours') {
       const recs = await Promise.all(
         feed.producers.map((producer) =>
-          TrackRecorder.start({ router, producer, dir: recordingDir!, baseName: `${base}-${producer.kind}`, ffmpegPath: 'ffmpeg', portRange: { min: 20000 + recordings.length * 40, max: 20000 + recordings.length * 40 + 39 } }),
+          TrackRecorder.start({ router, producer, dir: recordingDir!, baseName: `${base}-${producer.kind}`, recorders: benchRecorders }),
         ),
       );
       recordings.push({ feed, stop: async () => void (await Promise.all(recs.map((r) => r.stop()))) });

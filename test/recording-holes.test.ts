@@ -98,9 +98,14 @@ t.test('a network cut and a worker kill: every hole in the files is found, timed
   const backEvent = await back;
   t.ok(Math.abs(lostEvent.at.getTime() - cutAt) <= 1500, `the loss is dated at the cut (${lostEvent.at.getTime() - cutAt} ms off)`);
   t.comment('cut over');
+  // FFmpeg's output time jumps by the cut when packets return (their timestamps ran on): count from a second later.
+  await new Promise((r) => setTimeout(r, 1000));
   const camAfterCut = progressOf(cam.producerId);
-  await until(() => progressOf(cam.producerId) >= camAfterCut + 3000, 20_000, 'recording again after the cut');
+  const micAfterCut = progressOf(mic.producerId);
+  await until(() => progressOf(cam.producerId) >= camAfterCut + 2000 && progressOf(mic.producerId) >= micAfterCut + 2000, 20_000, 'recording again after the cut');
 
+  // Spares listen for every track in use (two Opus, one VP8): the tracks re-created after the worker restart take them.
+  await until(() => recordings.spareRecorders === 3, 20_000, 'a spare recorder per track in use');
   // The media worker dies: the room is rebuilt, the peers rejoin and send again.
   const pid = app.rooms.pool.slots()[0]!.worker.pid;
   const told = Promise.all([student.nextEvent('rejoinRequired'), mentor.nextEvent('rejoinRequired')]);
@@ -161,12 +166,11 @@ t.test('a network cut and a worker kill: every hole in the files is found, timed
       const g = reported[i];
       if (!g) break;
       t.ok(Math.abs(startMs + g.fromOffsetMs - h.from) <= 1000 && Math.abs(startMs + g.toOffsetMs - h.to) <= 1000, `${source} hole ${i} within 1 s of the files`);
+      // The recorders resume with the media: a hole outlasts its cause by at most 2 s (the issue's bound).
+      // After a worker restart the new tracks' recorders are spares already listening (recorder-pool.ts), so
+      // what is left is the first keyframe (this sender's come every second) and FFmpeg's probe.
       const cause = cuts[g.reason as keyof typeof cuts];
-      if (cause) t.comment(`${source} ${g.reason}: ${g.durationMs} ms for a cause of ${cause.ms} ms`);
-      // How long the files take to resume after the cut depends on the machine's load (5.0–8.2 s for a
-      // 5 s cut on 2 busy cores): a speed, printed here, not asserted. What the test holds to is above:
-      // the report names the hole and times it as the files show it.
-      if (g.reason === 'participant_network') t.comment(`${source}: the cut's hole is ${g.durationMs} ms for a ${CUT_MS} ms cut`);
+      if (cause) t.ok(g.durationMs <= cause.ms + 2000, `${source} ${g.reason}: a hole of ${g.durationMs} ms for a cause of ${cause.ms} ms`);
     }
     const row = rec.report.tracks.find((x: any) => x.userId === userId && x.source === source);
     const inside = truth.filter((h) => segments.some((s: any) => h.from >= Date.parse(s.startedAt) && h.to <= Date.parse(s.startedAt) + s.durationMs + 500));

@@ -6,9 +6,7 @@ import { join } from 'node:path';
 import { ffprobe } from '../src/recording/ffmpeg.ts';
 import { SessionRecording, type RecordableRoom, type RecordingGap, type RoomProducer, type TrackKey } from '../src/recording/session-recording.ts';
 import type { SegmentInfo } from '../src/recording/track-recorder.ts';
-import { createRouter, startRtpSender, until } from './helpers/recording-media.ts';
-
-const portRange = { min: 61000, max: 64999 };
+import { createRouter, recorderPool, startRtpSender, until } from './helpers/recording-media.ts';
 
 t.test('SessionRecording follows a room: replaced, paused and late producers give complete segments', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ml-rec-'));
@@ -31,8 +29,7 @@ t.test('SessionRecording follows a room: replaced, paused and late producers giv
   const recording = await SessionRecording.start({
     room,
     dir: join(dir, 'r1'),
-    ffmpegPath: 'ffmpeg',
-    portRange,
+    recorders: recorderPool(t),
     listener: {
       onSegmentStarted: (key, seg) => void started.push({ key, seg }),
       onSegmentEnded: (key, seg) => void ended.push({ key, seg }),

@@ -4,9 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffprobe } from '../src/recording/ffmpeg.ts';
 import { TrackRecorder, type SegmentInfo, type TrackGap } from '../src/recording/track-recorder.ts';
-import { createRouter, startRtpSender, until } from './helpers/recording-media.ts';
-
-const portRange = { min: 61000, max: 64999 };
+import { createRouter, recorderPool, startRtpSender, until } from './helpers/recording-media.ts';
 
 t.test('TrackRecorder records a live producer into a playable file (no rooms)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ml-rec-'));
@@ -19,8 +17,8 @@ t.test('TrackRecorder records a live producer into a playable file (no rooms)', 
   const ended: SegmentInfo[] = [];
   const listener = { onSegmentStarted: (s: SegmentInfo) => started.push(s), onSegmentEnded: (s: SegmentInfo) => ended.push(s) };
   const [v, a] = await Promise.all([
-    TrackRecorder.start({ router, producer: video.producer, dir, baseName: 'cam', ffmpegPath: 'ffmpeg', portRange, listener }),
-    TrackRecorder.start({ router, producer: audio.producer, dir, baseName: 'mic', ffmpegPath: 'ffmpeg', portRange, listener }),
+    TrackRecorder.start({ router, producer: video.producer, dir, baseName: 'cam', recorders: recorderPool(t), listener }),
+    TrackRecorder.start({ router, producer: audio.producer, dir, baseName: 'mic', recorders: recorderPool(t), listener }),
   ]);
   t.teardown(() => Promise.all([v.stop(), a.stop()]));
   // Record at least 5.5 s of media, as FFmpeg reports it.
@@ -56,8 +54,7 @@ t.test('a recorder process that dies is noticed: gap record and a new segment', 
     producer: video.producer,
     dir,
     baseName: 'cam',
-    ffmpegPath: 'ffmpeg',
-    portRange,
+    recorders: recorderPool(t),
     listener: { onGap: (g) => gaps.push(g), onSegmentStarted: (s) => started.push(s) },
   });
   t.teardown(() => rec.stop());
@@ -91,8 +88,7 @@ t.test('a recorder that hangs while packets flow is replaced like a dead one', a
     producer: audio.producer,
     dir,
     baseName: 'mic',
-    ffmpegPath: 'ffmpeg',
-    portRange,
+    recorders: recorderPool(t),
     stallTimeoutMs: 1500,
     listener: { onGap: (g) => gaps.push(g), onSegmentStarted: (s) => started.push(s) },
   });

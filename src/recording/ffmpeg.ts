@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 
 export interface SdpCodec {
@@ -104,6 +104,9 @@ export async function udpPortOpen(port: number): Promise<boolean> {
 
 // ---------------------------------------------------------------- recorder process
 
+/** setpriv, when this system has it (Debian's util-linux, an essential package, does). */
+const DIE_WITH_PARENT = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
 export interface FfmpegRecorderOptions {
   ffmpegPath: string;
   sdpPath: string;
@@ -146,6 +149,10 @@ export class FfmpegRecorder {
       // waiting for the missing ones (a 5 s cut left a 9-10 s hole in the file; with 32 packets, 5.0-7.1 s).
       // 32 still takes a NACK-repaired packet that arrives a few packets late (mediasoup forwards it as is).
       '-reorder_queue_size', '32',
+      // Wait for packets as long as it takes (the default gives up after 10 s without one, exit 0): a
+      // spare waits for its track, and a recorder whose participant is offline for minutes keeps its
+      // file and resumes in it, instead of dying every 10-20 s until its restarts run out.
+      '-listen_timeout', '-1',
       '-f', 'sdp',
       '-i', options.sdpPath,
       '-map', '0',
@@ -159,7 +166,10 @@ export class FfmpegRecorder {
       '-y',
       options.outPath,
     ];
-    this.child = spawn(options.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Through setpriv (util-linux), so a recorder dies with this process even when it is killed
+    // (kill -9): an FFmpeg that is waiting for its first packet writes nothing, so no broken pipe
+    // would ever end it, and it would hold its ports for good.
+    this.child = DIE_WITH_PARENT ? spawn(DIE_WITH_PARENT, ['--pdeathsig', 'KILL', '--', options.ffmpegPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(options.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stderr?.setEncoding('utf8');
     this.child.stderr?.on('data', (chunk: string) => {
       this.#stderr = (this.#stderr + chunk).slice(-4000);

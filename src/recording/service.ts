@@ -18,6 +18,7 @@ import { conflict, forbidden, notFound, unavailable, unprocessable } from '../sh
 import type { RecordingConfig } from './config.ts';
 import { ffprobe, fileSize, probePackets, remuxInPlace, sha256File, type ProbeResult } from './ffmpeg.ts';
 import { integrityReport, packetHoles, type IntegrityReport, type ReportSegment } from './report.ts';
+import { RecorderPool } from './recorder-pool.ts';
 import { SessionRecording, type RecordableRoom, type SessionRecordingListener, type TrackKey } from './session-recording.ts';
 import type { SegmentEndReason, SegmentInfo } from './track-recorder.ts';
 
@@ -192,10 +193,19 @@ export class RecordingService {
   #shuttingDown = false;
   #getRoom: (sessionId: string) => RecordingRoom | undefined;
   #remote: RemoteRun | undefined;
+  /** Every recorder FFmpeg of this process, with spares ready while recordings run. */
+  readonly #recorders: RecorderPool;
 
   constructor(deps: RecordingServiceDeps) {
     this.#d = deps;
     this.#getRoom = deps.getRoom;
+    const { config, log } = deps;
+    this.#recorders = new RecorderPool({ ffmpegPath: config.ffmpegPath, portRange: { min: config.portMin, max: config.portMax }, sparesPerCodec: config.sparesPerCodec, log });
+  }
+
+  /** Recorder FFmpegs listening and waiting for a track (tests and metrics read it). */
+  get spareRecorders(): number {
+    return this.#recorders.spareCount;
   }
 
   /**
@@ -275,8 +285,7 @@ export class RecordingService {
         rec = await SessionRecording.start({
           room,
           dir: this.dirOf(sessionId, recordingId),
-          ffmpegPath: config.ffmpegPath,
-          portRange: { min: config.portMin, max: config.portMax },
+          recorders: this.#recorders,
           now: () => clock.now(),
           preferredSpatialLayer: config.videoSpatialLayer,
           listener: this.#listenerFor(recordingId),
@@ -503,8 +512,7 @@ export class RecordingService {
       const rec = await SessionRecording.start({
         room,
         dir: this.dirOf(sessionId, orphan.id),
-        ffmpegPath: config.ffmpegPath,
-        portRange: { min: config.portMin, max: config.portMax },
+        recorders: this.#recorders,
         now: () => clock.now(),
         preferredSpatialLayer: config.videoSpatialLayer,
         listener: this.#listenerFor(orphan.id),
@@ -913,6 +921,7 @@ export class RecordingService {
     while (this.#pending.size > 0) await new Promise((r) => setTimeout(r, 20));
     await Promise.allSettled([...this.#active.values()].map((e) => this.#stopEntry(e, 'server_shutdown')));
     await Promise.allSettled([...this.#finalizing]);
+    await this.#recorders.close();
   }
 }
 

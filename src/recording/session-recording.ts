@@ -8,6 +8,7 @@ import type { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import type { types as ms } from 'mediasoup';
 import type { FfmpegExit } from './ffmpeg.ts';
+import type { RecorderPool } from './recorder-pool.ts';
 import { TrackRecorder, type SegmentEndReason, type SegmentInfo, type TrackGap } from './track-recorder.ts';
 
 export interface RoomProducer {
@@ -47,8 +48,8 @@ export interface SessionRecordingOptions {
   room: RecordableRoom;
   /** Folder of this recording's files (created). */
   dir: string;
-  ffmpegPath: string;
-  portRange: { min: number; max: number };
+  /** Where the track recorders' FFmpegs come from. */
+  recorders: RecorderPool;
   now?: () => Date;
   preferredSpatialLayer?: number | undefined;
   listener?: SessionRecordingListener;
@@ -145,8 +146,7 @@ export class SessionRecording {
           producer,
           dir: this.#o.dir,
           baseName: `${source}-${userId.slice(0, 8)}-${producer.id.slice(0, 8)}`,
-          ffmpegPath: this.#o.ffmpegPath,
-          portRange: this.#o.portRange,
+          recorders: this.#o.recorders,
           now: this.#now,
           preferredSpatialLayer: this.#o.preferredSpatialLayer,
           ...(this.#o.log ? { log: this.#o.log } : {}),

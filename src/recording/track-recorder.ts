@@ -1,8 +1,9 @@
 /**
  * Records one mediasoup Producer into files, one FFmpeg per segment:
  * PlainTransport (comedia off, RTCP on its own port) → consumer created paused
- * with capabilities limited to the producer's codec → SDP → FFmpeg `-c copy`
- * into WebM/Matroska. The consumer is resumed (and a keyframe requested, twice)
+ * with capabilities limited to the producer's codec → an FFmpeg from the
+ * RecorderPool (a spare already listening when there is one) `-c copy` into
+ * WebM/Matroska. The consumer is resumed (and a keyframe requested, twice)
  * only once FFmpeg listens, so the first keyframe is not lost.
  *
  * A recorder that dies is noticed: the segment ends with `recorder_died`, a gap
@@ -10,10 +11,10 @@
  * recorder knows nothing of rooms or the database: it reports to a listener.
  */
 import { randomUUID } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { types as ms } from 'mediasoup';
-import { allocatePortPair, buildSdp, containerFor, FfmpegRecorder, releasePortPair, type FfmpegExit } from './ffmpeg.ts';
+import { containerFor, type FfmpegExit, type FfmpegRecorder } from './ffmpeg.ts';
+import type { RecorderPool, RecorderProcess } from './recorder-pool.ts';
 
 export type SegmentEndReason = 'stopped' | 'producer_closed' | 'router_closed' | 'recorder_died' | 'server_shutdown' | 'room_closed' | 'start_failed';
 
@@ -61,8 +62,8 @@ export interface TrackRecorderOptions {
   dir: string;
   /** File name stem; segments are `<baseName>-<index>.<ext>`. */
   baseName: string;
-  ffmpegPath: string;
-  portRange: { min: number; max: number };
+  /** Where the FFmpegs come from. */
+  recorders: RecorderPool;
   now?: () => Date;
   listener?: TrackRecorderListener;
   /** Delay of the second keyframe request (a keyframe can come late when several consumers start together). */
@@ -84,8 +85,7 @@ const RESUME_AFTER_SILENCE_MS = 1000;
 
 interface Pipeline {
   segment: SegmentInfo;
-  port: number;
-  sdpPath: string;
+  recorder: RecorderProcess;
   transport: ms.PlainTransport;
   consumer: ms.Consumer;
   ffmpeg: FfmpegRecorder;
@@ -197,14 +197,11 @@ export class TrackRecorder {
   async #buildPipeline(): Promise<Pipeline> {
     const { router, producer } = this.#o;
     const rtpCapabilities = recorderRtpCapabilities(router, producer);
-    const port = await allocatePortPair(this.#o.portRange);
     let transport: ms.PlainTransport | undefined;
-    let ffmpeg: FfmpegRecorder | undefined;
-    let sdpPath: string | undefined;
+    let recorder: RecorderProcess | undefined;
     let opened: Pipeline | undefined;
     try {
       transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
-      await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
       const layers = producer.kind === 'video' && this.#o.preferredSpatialLayer !== undefined ? { preferredLayers: { spatialLayer: this.#o.preferredSpatialLayer } } : {};
       const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true, ...layers });
       const codec = consumer.rtpParameters.codecs[0];
@@ -213,10 +210,9 @@ export class TrackRecorder {
       const index = this.segments.length;
       const fileName = `${this.#o.baseName}-${index}.${container}`;
       const path = join(this.#o.dir, fileName);
-      sdpPath = join(this.#o.dir, `${this.#o.baseName}-${index}.sdp`);
-      await writeFile(sdpPath, buildSdp({ kind: producer.kind, mimeType: codec.mimeType, payloadType: codec.payloadType, clockRate: codec.clockRate, channels: codec.channels, parameters: codec.parameters }, port));
-      ffmpeg = new FfmpegRecorder({ ffmpegPath: this.#o.ffmpegPath, sdpPath, outPath: path, container, port });
-      await ffmpeg.waitListening(port);
+      recorder = await this.#o.recorders.acquire({ kind: producer.kind, mimeType: codec.mimeType, payloadType: codec.payloadType, clockRate: codec.clockRate, channels: codec.channels, parameters: codec.parameters }, path);
+      const { ffmpeg, port } = recorder;
+      await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
       if (this.#stopReason) throw new Error('stopped while starting');
 
       const segment: SegmentInfo = {
@@ -230,7 +226,7 @@ export class TrackRecorder {
         fileName,
         openedAt: this.#now(),
       };
-      const pipeline: Pipeline = { segment, port, sdpPath, transport, consumer, ffmpeg };
+      const pipeline: Pipeline = { segment, recorder, transport, consumer, ffmpeg };
       opened = pipeline;
       this.segments.push(segment);
       this.#o.listener?.onSegmentOpened?.(segment);
@@ -249,10 +245,9 @@ export class TrackRecorder {
     } catch (err) {
       if (opened?.keyFrameTimer) clearTimeout(opened.keyFrameTimer);
       if (opened?.watchdog) clearInterval(opened.watchdog);
-      const exit = ffmpeg && !ffmpeg.hasExited ? await ffmpeg.stop({ secondSignalMs: 200, killMs: 1000 }) : undefined;
+      const exit = recorder && !recorder.ffmpeg.hasExited ? await recorder.ffmpeg.stop({ secondSignalMs: 200, killMs: 1000 }) : undefined;
       transport?.close();
-      releasePortPair(port);
-      if (sdpPath) await rm(sdpPath, { force: true });
+      await recorder?.release();
       // A segment already announced is closed, so no row is left "recording".
       if (opened) {
         opened.segment.endedAt = this.#now();
@@ -397,8 +392,7 @@ export class TrackRecorder {
     } catch {
       /* already closed with the router */
     }
-    releasePortPair(p.port);
-    await rm(p.sdpPath, { force: true });
+    await p.recorder.release();
     this.#o.listener?.onSegmentEnded?.(p.segment, exit);
   }
 }

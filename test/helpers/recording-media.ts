@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket } from 'werift';
+import { RecorderPool } from '../../src/recording/recorder-pool.ts';
 import { checkFfmpeg } from '../../src/server/preflight.ts';
 import type { Teardown } from './db.ts';
 
@@ -28,6 +29,13 @@ export async function createRouter(t: Teardown): Promise<{ worker: ms.Worker; ro
   const router = await worker.createRouter({ mediaCodecs });
   t.teardown(() => worker.close());
   return { worker, router };
+}
+
+/** The recorders' FFmpeg pool of a test (no spares unless asked for), closed at teardown. */
+export function recorderPool(t: Teardown, sparesPerCodec = 0, lingerMs?: number): RecorderPool {
+  const pool = new RecorderPool({ ffmpegPath: 'ffmpeg', portRange: { min: 61000, max: 64999 }, sparesPerCodec, ...(lingerMs === undefined ? {} : { lingerMs }) });
+  t.teardown(() => pool.close());
+  return pool;
 }
 
 export interface RtpSender {
