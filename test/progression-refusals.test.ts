@@ -1,6 +1,6 @@
 import t from 'tap';
 import { api, request, startTestApp } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoDefence, insertSession } from './helpers/sessions.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -42,18 +42,7 @@ t.test('progression refusals', async (t) => {
     });
   };
   const defence = async (startsAt: Date) =>
-    insertSession(db, {
-      kind: 'defence',
-      enrollmentId: demo.enrollmentId,
-      hostId: demo.jury[0].id,
-      startsAt,
-      endsAt: new Date(startsAt.getTime() + 60 * MIN),
-      participants: [
-        { userId: demo.student.id, role: 'student' },
-        { userId: demo.jury[0].id, role: 'jury' },
-        { userId: demo.jury[1].id, role: 'jury' },
-      ],
-    });
+    insertDemoDefence(db, demo, { startsAt, endsAt: new Date(startsAt.getTime() + 60 * MIN) });
   const evaluate = (sessionId: string, token: string) => api(url, 'POST', `/sessions/${sessionId}/evaluation`, token, { outcome: 'validated', feedback: 'ok' });
 
   await t.test('evaluations: only the assigned mentor, only for a session that took place, once', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { ffprobe } from '../src/recording/ffmpeg.ts';
 import { join } from 'node:path';
 import { api, startTestApp } from './helpers/app.ts';
-import { insertLiveMentoring, insertSession } from './helpers/sessions.ts';
+import { insertDemoDefence, insertLiveMentoring } from './helpers/sessions.ts';
 import { WeriftPeer } from '../support/werift-peer.ts';
 import { produceRealMedia, until } from './helpers/recording-media.ts';
 
@@ -98,18 +98,7 @@ t.test('a defence records automatically when its room opens, and newcomers are t
   const ctx = await startTestApp(t);
   const { demo, url } = ctx;
   const now = Date.now();
-  const sessionId = await insertSession(ctx.db, {
-    kind: 'defence',
-    enrollmentId: demo.enrollmentId,
-    hostId: demo.jury[0].id,
-    startsAt: new Date(now - minutes(2)),
-    endsAt: new Date(now + minutes(60)),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.jury[0].id, role: 'jury' },
-      { userId: demo.jury[1].id, role: 'jury' },
-    ],
-  });
+  const sessionId = await insertDemoDefence(ctx.db, demo, { startsAt: new Date(now - minutes(2)), endsAt: new Date(now + minutes(60)) });
   const jury = await WeriftPeer.connect(url, await ctx.login(demo.jury[0]));
   t.teardown(() => jury.close());
   const told = jury.nextEvent('recordingState', (e: any) => e.recording === true);
