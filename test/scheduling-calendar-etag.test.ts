@@ -1,6 +1,6 @@
 import t from 'tap';
 import { api, startTestApp } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoMentoring } from './helpers/sessions.ts';
 
 // The feed's ETag is computed from the data before rendering: an unchanged feed
 // answers 304, and anything rendered into the feed changes the ETag.
@@ -77,18 +77,7 @@ t.test('calendar feed ETag follows everything the feed renders', async (t) => {
   // A session far beyond the global booking horizon (a host may allow 366 days): the feed has no end, it is in at once.
   t.ok(200 > app.config.scheduling.bookingHorizonDays);
   const later = now + 200 * DAY + 30 * 60_000;
-  await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[2],
-    hostId: demo.mentor.id,
-    startsAt: new Date(later),
-    endsAt: new Date(later + 45 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  await insertDemoMentoring(db, demo, { startsAt: new Date(later), endsAt: new Date(later + 45 * 60_000), projectIndex: 2 });
   const entered = await expectChanged(moved.etag, 'a session 200 days ahead');
   t.equal(entered.body.match(/BEGIN:VEVENT/g)?.length, 2);
 

@@ -6,7 +6,7 @@ import { insertPresence } from './helpers/attendance-fixtures.ts';
 import { buildWebClient, launchBrowser, loginThroughForm, newPage } from './helpers/browser.ts';
 import { settled, shootScreen } from './helpers/screens.ts';
 import { startWebhookReceiver } from './helpers/webhook-receiver.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoMentoring } from './helpers/sessions.ts';
 
 buildWebClient();
 
@@ -31,18 +31,7 @@ t.test('browser: in Chromium: a coordinator schedules a defence on a common slot
   }
   const startsAt = new Date(Date.now() - 26 * 3_600_000);
   const endsAt = new Date(startsAt.getTime() + 45 * 60_000);
-  const pastId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[5]!,
-    hostId: demo.mentor.id,
-    startsAt,
-    endsAt,
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const pastId = await insertDemoMentoring(db, demo, { startsAt, endsAt, projectIndex: 5 });
   await insertPresence(db, pastId, [demo.student.id, demo.mentor.id], startsAt, endsAt);
   // Its recording, processed, with an integrity report that finds the mentor's audio missing and a network gap.
   const report = {

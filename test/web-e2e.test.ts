@@ -2,7 +2,7 @@ import t from 'tap';
 import type { Page } from 'playwright-core';
 import { startTestApp } from './helpers/app.ts';
 import { buildWebClient, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoMentoring } from './helpers/sessions.ts';
 
 /**
  * End to end in real headless Chromium: a student and a mentor log in through
@@ -51,18 +51,7 @@ t.test('browser: student and mentor meet in Chromium: video both ways, screen sh
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
   const now = Date.now();
-  const sessionId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[2],
-    hostId: demo.mentor.id,
-    startsAt: new Date(now),
-    endsAt: new Date(now + 45 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertDemoMentoring(db, demo, { startsAt: new Date(now), endsAt: new Date(now + 45 * 60_000), projectIndex: 2 });
 
   const browser = await launchBrowser(t);
   const student = await newPage(browser, ctx.url, { locale: 'fr-CA' });
@@ -219,18 +208,7 @@ t.test('browser: refused joins say why: too early, not a participant', async (t)
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
   const later = new Date(Date.now() + 3 * 3_600_000);
-  const sessionId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[2],
-    hostId: demo.mentor.id,
-    startsAt: later,
-    endsAt: new Date(later.getTime() + 45 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertDemoMentoring(db, demo, { startsAt: later, endsAt: new Date(later.getTime() + 45 * 60_000), projectIndex: 2 });
   const browser = await launchBrowser(t);
 
   const student = await newPage(browser, ctx.url);
@@ -253,18 +231,7 @@ t.test('browser: the client reconnects by itself: ICE restart, recovered signall
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
   const now = Date.now();
-  const sessionId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[2],
-    hostId: demo.mentor.id,
-    startsAt: new Date(now),
-    endsAt: new Date(now + 45 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertDemoMentoring(db, demo, { startsAt: new Date(now), endsAt: new Date(now + 45 * 60_000), projectIndex: 2 });
   const browser = await launchBrowser(t);
   const student = await newPage(browser, ctx.url, { locale: 'en-GB' });
   const mentor = await newPage(browser, ctx.url, { locale: 'en-GB' });

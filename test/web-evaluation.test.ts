@@ -3,7 +3,7 @@ import { startTestApp } from './helpers/app.ts';
 import { insertPresence } from './helpers/attendance-fixtures.ts';
 import { buildWebClient, launchBrowser, loginThroughForm, newPage } from './helpers/browser.ts';
 import { settled, shootScreen } from './helpers/screens.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoMentoring } from './helpers/sessions.ts';
 
 buildWebClient();
 
@@ -17,18 +17,7 @@ t.test('browser: in Chromium: a mentor validates a project after a session, the 
   const { demo, db } = ctx;
   const startsAt = new Date(Date.now() - 3 * 3_600_000);
   const endsAt = new Date(startsAt.getTime() + 45 * 60_000);
-  const sessionId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
-    hostId: demo.mentor.id,
-    startsAt,
-    endsAt,
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertDemoMentoring(db, demo, { startsAt, endsAt });
   await insertPresence(db, sessionId, [demo.student.id, demo.mentor.id], startsAt, endsAt);
 
   const browser = await launchBrowser(t);

@@ -3,7 +3,7 @@ import { seedDemoSchool, type DemoSchool } from '../../src/school/index.ts';
 import type { Db } from '../../src/db/index.ts';
 import { api, deleteRedisPrefix, TEST_JWT_SECRET, testRedisUrl } from './app.ts';
 import { createTestDb, type Teardown } from './db.ts';
-import { insertDemoDefence, insertSession } from './sessions.ts';
+import { insertDemoDefence, insertDemoMentoring } from './sessions.ts';
 import { serverProcessEnv, startServerProcess, stopProcess, type ServerProcess } from './server-process.ts';
 import { clusterNodeEnv } from '../../support/cluster.ts';
 
@@ -85,16 +85,5 @@ export function enterableSession(db: Db, demo: DemoSchool, kind: 'mentoring' | '
   if (kind === 'defence') {
     return insertDemoDefence(db, demo, { startsAt: new Date(startsAt), endsAt: new Date(startsAt + 50_000) });
   }
-  return insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
-    hostId: demo.mentor.id,
-    startsAt: new Date(startsAt),
-    endsAt: new Date(startsAt + 50_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  return insertDemoMentoring(db, demo, { startsAt: new Date(startsAt), endsAt: new Date(startsAt + 50_000) });
 }
