@@ -33,7 +33,7 @@ export async function insertSession(
 }
 
 /** The demo people a mentoring fixture needs. */
-type MentoringDemo = { enrollmentId: string; projectIds: string[]; student: { id: string }; mentor: { id: string } };
+export type MentoringDemo = { enrollmentId: string; projectIds: string[]; student: { id: string }; mentor: { id: string } };
 
 /** The demo people a defence fixture needs. */
 type DefenceDemo = { enrollmentId: string; student: { id: string }; jury: readonly [{ id: string }, { id: string }] };
