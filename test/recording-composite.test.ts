@@ -1,7 +1,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { api, request, startTestApp } from './helpers/app.ts';
-import { joinConsentingMentoring } from './helpers/werift-mentoring.ts';
+import { joinLiveMentoring } from './helpers/werift-mentoring.ts';
 import type { WeriftPeer } from '../support/werift-peer.ts';
 import { produceRealMedia, until } from './helpers/recording-media.ts';
 import { beepPackets, beepTimes, flashFrames, flashTimes, pairMarks, PERIOD_MS } from './helpers/av-sync.ts';
@@ -21,7 +21,7 @@ t.test('a recorded session composes into one MP4 on the wall-clock timeline, in 
   const ctx = await startTestApp(t, { env: { RECORDING_COMPOSITE_HEIGHT: '360', RECORDING_COMPOSITE_NICE: '0' } });
   const { demo, url } = ctx;
   const recordings = ctx.app.recordings;
-  const { sessionId, studentToken, mentorToken, student, mentor } = await joinConsentingMentoring(t, ctx);
+  const { sessionId, studentToken, mentorToken, student, mentor } = await joinLiveMentoring(t, ctx, { recordingConsent: true });
 
   const origin = performance.now();
   const video = flashFrames();

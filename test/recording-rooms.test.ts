@@ -3,7 +3,7 @@ import { ffprobe } from '../src/recording/ffmpeg.ts';
 import { join } from 'node:path';
 import { api, startTestApp } from './helpers/app.ts';
 import { insertDemoDefence } from './helpers/sessions.ts';
-import { joinConsentingMentoring } from './helpers/werift-mentoring.ts';
+import { joinLiveMentoring } from './helpers/werift-mentoring.ts';
 import { WeriftPeer } from '../support/werift-peer.ts';
 import { produceRealMedia, until } from './helpers/recording-media.ts';
 
@@ -13,7 +13,7 @@ t.test('recording a live room with real WebRTC peers (werift), a camera replaced
   const ctx = await startTestApp(t);
   const { demo, url } = ctx;
   const recordings = ctx.app.recordings;
-  const { sessionId, studentToken, mentorToken, student, mentor } = await joinConsentingMentoring(t, ctx);
+  const { sessionId, studentToken, mentorToken, student, mentor } = await joinLiveMentoring(t, ctx, { recordingConsent: true });
   // Real, decodable VP8 and Opus paced by the wall clock (see produceRealMedia).
   const cam1 = await produceRealMedia(student, 'video');
   t.teardown(() => cam1.stop());
