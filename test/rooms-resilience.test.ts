@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { insertLiveMentoring } from './helpers/sessions.ts';
 import { WeriftPeer } from '../support/werift-peer.ts';
@@ -17,6 +17,22 @@ function presenceLog(ctx: TestApp, sessionId: string) {
     if (e.sessionId === sessionId) log.push(e);
   });
   return log;
+}
+
+/**
+ * The student joined with Socket.IO reconnection on, after one room broadcast
+ * seen: connection-state recovery replays from the last broadcast the client
+ * saw, so it needs one.
+ */
+async function joinRecoverableStudent(t: Test, ctx: TestApp, sessionId: string) {
+  const student = await WeriftPeer.connect(ctx.url, await ctx.login(ctx.demo.student), { reconnection: true });
+  t.teardown(() => student.close());
+  const joined = await student.join(sessionId);
+  const room = ctx.app.rooms.getRoom(sessionId)!;
+  const seen = student.nextEvent('activeSpeaker');
+  room.notify('activeSpeaker', { userId: null });
+  await seen;
+  return { student, joined, room };
 }
 
 t.test('killing the worker rebuilds the room on a new worker and tells the clients to rejoin', async (t) => {
@@ -124,17 +140,9 @@ t.test('a user who comes back within the reconnection grace gets the same peer',
 
 t.test("Socket.IO connection-state recovery gives the peer back without a rejoin", async (t) => {
   const ctx = await startTestApp(t, { env: { ROOM_RECONNECT_GRACE_SECONDS: '60' } });
-  const { demo } = ctx;
   const sessionId = await liveSession(ctx);
   const presence = presenceLog(ctx, sessionId);
-  const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student), { reconnection: true });
-  t.teardown(() => student.close());
-  const joined = await student.join(sessionId);
-  // Recovery replays from the last broadcast the client saw: give it one.
-  const room = ctx.app.rooms.getRoom(sessionId)!;
-  const seen = student.nextEvent('activeSpeaker');
-  room.notify('activeSpeaker', { userId: null });
-  await seen;
+  const { student, joined, room } = await joinRecoverableStudent(t, ctx, sessionId);
   const reconnected = new Promise<void>((resolve) => student.socket.once('connect', () => resolve()));
   student.socket.io.engine.close();
   await reconnected;
@@ -185,15 +193,8 @@ t.test('after the grace the peer is removed and the others are told', async (t) 
 
 t.test('a recovered socket whose peer is already gone is told to rejoin', async (t) => {
   const ctx = await startTestApp(t, { env: { ROOM_RECONNECT_GRACE_SECONDS: '0' } });
-  const { demo } = ctx;
   const sessionId = await liveSession(ctx);
-  const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student), { reconnection: true });
-  t.teardown(() => student.close());
-  const first = await student.join(sessionId);
-  const room = ctx.app.rooms.getRoom(sessionId)!;
-  const seen = student.nextEvent('activeSpeaker');
-  room.notify('activeSpeaker', { userId: null });
-  await seen;
+  const { student, joined: first } = await joinRecoverableStudent(t, ctx, sessionId);
   const told = student.nextEvent('rejoinRequired');
   student.socket.io.engine.close();
   t.same(await told, { reason: 'peer_expired' });
