@@ -19,6 +19,18 @@ function presenceLog(ctx: TestApp, sessionId: string) {
   return log;
 }
 
+/** The student and then the mentor joined in the room as werift peers (closed at teardown, closing twice is harmless). */
+async function joinStudentAndMentor(t: Test, ctx: TestApp, sessionId: string) {
+  const studentToken = await ctx.login(ctx.demo.student);
+  const student = await WeriftPeer.connect(ctx.url, studentToken);
+  const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(ctx.demo.mentor));
+  t.teardown(() => student.close());
+  t.teardown(() => mentor.close());
+  const first = await student.join(sessionId);
+  const mentorFirst = await mentor.join(sessionId);
+  return { studentToken, student, mentor, first, mentorFirst };
+}
+
 /**
  * The student joined with Socket.IO reconnection on, after one room broadcast
  * seen: connection-state recovery replays from the last broadcast the client
@@ -39,12 +51,7 @@ t.test('killing the worker rebuilds the room on a new worker and tells the clien
   const ctx = await startTestApp(t);
   const { demo } = ctx;
   const sessionId = await liveSession(ctx);
-  const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student));
-  const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(demo.mentor));
-  t.teardown(() => student.close());
-  t.teardown(() => mentor.close());
-  const first = await student.join(sessionId);
-  const mentorFirst = await mentor.join(sessionId);
+  const { student, mentor, first, mentorFirst } = await joinStudentAndMentor(t, ctx, sessionId);
   const video = await student.produce('video', 'webcam');
   const inbound = await mentor.consume(video.producerId);
   await mentor.waitForPackets(inbound.consumerId, 10);
@@ -94,13 +101,7 @@ t.test('a user who comes back within the reconnection grace gets the same peer',
   const { demo } = ctx;
   const sessionId = await liveSession(ctx);
   const presence = presenceLog(ctx, sessionId);
-  const studentToken = await ctx.login(demo.student);
-  const student = await WeriftPeer.connect(ctx.url, studentToken);
-  const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(demo.mentor));
-  t.teardown(() => student.close());
-  t.teardown(() => mentor.close());
-  const first = await student.join(sessionId);
-  await mentor.join(sessionId);
+  const { studentToken, student, mentor, first } = await joinStudentAndMentor(t, ctx, sessionId);
   const left: unknown[] = [];
   mentor.socket.on('peerLeft', (e) => left.push(e));
 
@@ -160,12 +161,7 @@ t.test('after the grace the peer is removed and the others are told', async (t) 
   const { demo } = ctx;
   const sessionId = await liveSession(ctx);
   const presence = presenceLog(ctx, sessionId);
-  const studentToken = await ctx.login(demo.student);
-  const student = await WeriftPeer.connect(ctx.url, studentToken);
-  const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(demo.mentor));
-  t.teardown(() => mentor.close());
-  const first = await student.join(sessionId);
-  await mentor.join(sessionId);
+  const { studentToken, student, mentor, first } = await joinStudentAndMentor(t, ctx, sessionId);
   await student.produce('audio', 'mic');
   const producerClosed = mentor.nextEvent('producerClosed');
   const left = mentor.nextEvent('peerLeft');
