@@ -3,7 +3,7 @@ import { parse } from 'csv-parse/sync';
 import { CSV_COLUMNS, exportAttendanceCsv, finalizedAttendance } from '../src/attendance/index.ts';
 import type { DomainEventMap, DomainEventName } from '../src/events/index.ts';
 import { api, startTestApp } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoMentoring } from './helpers/sessions.ts';
 
 /**
  * Attendance through its real seams: presence events on app.events (as rooms
@@ -33,18 +33,7 @@ t.test('attendance of a session, no-shows, finalize, corrections, CSV', async (t
     await app.events.drain();
   };
   const mentoring = (startS: number, endS: number) =>
-    insertSession(db, {
-      kind: 'mentoring',
-      enrollmentId: demo.enrollmentId,
-      projectId: demo.projectIds[0]!,
-      hostId: demo.mentor.id,
-      startsAt: at(startS),
-      endsAt: at(endS),
-      participants: [
-        { userId: demo.student.id, role: 'student' },
-        { userId: demo.mentor.id, role: 'mentor' },
-      ],
-    });
+    insertDemoMentoring(db, demo, { startsAt: at(startS), endsAt: at(endS) });
 
   const [student, mentor, coordinator, solo, jury] = await Promise.all([
     login(demo.student),

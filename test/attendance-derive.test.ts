@@ -1,11 +1,37 @@
-import t from 'tap';
-import { assess, deriveParticipant, deriveQuality, type PresenceEvent } from '../src/attendance/index.ts';
+import t, { type Test } from 'tap';
+import { assess, deriveParticipant, deriveQuality, type PresenceEvent, type QualityLevel, type QualitySummary } from '../src/attendance/index.ts';
 
 const T0 = Date.UTC(2026, 2, 2, 14, 0, 0);
 const at = (s: number) => new Date(T0 + s * 1000);
 const ev = (type: PresenceEvent['type'], s: number, source?: PresenceEvent['source']): PresenceEvent => ({ userId: 'u', type, at: at(s), source });
 const opts = (untilS: number, close = false) => ({ reconnectGraceSeconds: 60, until: at(untilS), close });
 const thresholds = { startsAt: at(0), endsAt: at(3600), lateAfterSeconds: 300, leftEarlyBeforeSeconds: 300 };
+
+/**
+ * Someone in since 0 and cut off at 100 s (socket or media) with nothing
+ * after: 50 s later, within the 60-second grace, still present but not
+ * connected; 61 s later gone since the cut. Returns both views for more checks.
+ */
+function checkCutOffAt100(t: Test, events: PresenceEvent[]) {
+  const within = deriveParticipant(events, opts(150));
+  t.equal(within.presentNow, true);
+  t.equal(within.connectedNow, false);
+  t.equal(within.attendedSeconds, 100);
+  const after = deriveParticipant(events, opts(161));
+  t.equal(after.presentNow, false);
+  t.same(after.lastLeaveAt, at(100));
+  return { within, after };
+}
+
+/**
+ * The connection quality of someone present as `presence` tells, measured up
+ * to `untilS`, from the level changes in log order as [level, second].
+ */
+function qualityOf(presence: PresenceEvent[], untilS: number, changes: Array<[QualityLevel, number]>): QualitySummary {
+  const { intervals } = deriveParticipant(presence, opts(untilS));
+  return deriveQuality(changes.map(([level, s]) => ({ level, at: at(s) })), intervals, at(untilS));
+}
+const periodsOf = (q: QualitySummary) => q.periods.map((p) => [p.level, p.from, p.to]);
 
 t.test('a reconnect within the grace is one interval with one network gap', async (t) => {
   const p = deriveParticipant([ev('join', 30), ev('disconnect', 600), ev('reconnect', 640), ev('leave', 3500)], opts(4000));
@@ -44,14 +70,7 @@ t.test("rooms' leave at the end of its grace dates the departure at the disconne
 });
 
 t.test('a drop with nothing after: within the grace still present, after it gone at the disconnect', async (t) => {
-  const events = [ev('join', 0), ev('disconnect', 100)];
-  const within = deriveParticipant(events, opts(150));
-  t.equal(within.presentNow, true);
-  t.equal(within.connectedNow, false);
-  t.equal(within.attendedSeconds, 100);
-  const after = deriveParticipant(events, opts(161));
-  t.equal(after.presentNow, false);
-  t.same(after.lastLeaveAt, at(100));
+  const { after } = checkCutOffAt100(t, [ev('join', 0), ev('disconnect', 100)]);
   t.same(after.intervals[0]!.to, at(100));
 });
 
@@ -251,13 +270,7 @@ t.test('a long blackout: the grace counts from the first second of the outage, n
 
 t.test('a blackout still going on: within the grace present but not connected, after it gone since its start', async (t) => {
   const events = [ev('join', 0), ev('media_flowing', 1), ev('media_lost', 100)];
-  const within = deriveParticipant(events, opts(150));
-  t.equal(within.presentNow, true);
-  t.equal(within.connectedNow, false);
-  t.equal(within.attendedSeconds, 100);
-  const after = deriveParticipant(events, opts(161));
-  t.equal(after.presentNow, false);
-  t.same(after.lastLeaveAt, at(100));
+  checkCutOffAt100(t, events);
   const frozen = deriveParticipant(events, opts(150, true));
   t.same(frozen.intervals[0]!.to, at(100), 'frozen during the outage: closed where it began');
 });
@@ -287,21 +300,16 @@ t.test('idle media leaves the socket in charge; a return of media after the grac
 });
 
 t.test('connection quality: seconds per level and the periods below excellent, inside the presence only', async (t) => {
-  const presence = deriveParticipant([ev('join', 0), ev('leave', 100), ev('join', 200), ev('leave', 300)], opts(400));
-  const q = deriveQuality(
-    [
-      { level: 'excellent', at: at(0) },
-      { level: 'poor', at: at(40) },
-      { level: 'lost', at: at(50) },
-      { level: 'good', at: at(60) },
-      { level: 'excellent', at: at(250) },
-    ],
-    presence.intervals,
-    at(400),
-  );
+  const q = qualityOf([ev('join', 0), ev('leave', 100), ev('join', 200), ev('leave', 300)], 400, [
+    ['excellent', 0],
+    ['poor', 40],
+    ['lost', 50],
+    ['good', 60],
+    ['excellent', 250],
+  ]);
   t.same(q.seconds, { excellent: 40 + 50, poor: 10, lost: 10, good: 40 + 50 });
   t.same(
-    q.periods.map((p) => [p.level, p.from, p.to]),
+    periodsOf(q),
     [
       ['poor', at(40), at(50)],
       ['lost', at(50), at(60)],
@@ -312,22 +320,17 @@ t.test('connection quality: seconds per level and the periods below excellent, i
 });
 
 t.test('connection quality: a loss dated back overrides the levels sampled after its instant (they were logged before it was noticed)', async (t) => {
-  const presence = deriveParticipant([ev('join', 0)], opts(100));
   // Log order: poor sampled at 22 s, then at 23 s the monitor notices the media stopped at 20 s.
-  const q = deriveQuality(
-    [
-      { level: 'excellent', at: at(0) },
-      { level: 'poor', at: at(22) },
-      { level: 'lost', at: at(20) },
-      { level: 'good', at: at(30) },
-      { level: 'excellent', at: at(40) },
-    ],
-    presence.intervals,
-    at(100),
-  );
+  const q = qualityOf([ev('join', 0)], 100, [
+    ['excellent', 0],
+    ['poor', 22],
+    ['lost', 20],
+    ['good', 30],
+    ['excellent', 40],
+  ]);
   t.same(q.seconds, { excellent: 20 + 60, poor: 0, lost: 10, good: 10 });
   t.same(
-    q.periods.map((p) => [p.level, p.from, p.to]),
+    periodsOf(q),
     [
       ['lost', at(20), at(30)],
       ['good', at(30), at(40)],

@@ -2,7 +2,7 @@ import t from 'tap';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startTestApp, testRedisUrl } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoMentoring } from './helpers/sessions.ts';
 
 /**
  * The attendance jobs follow scheduling's domain events: booked → a no-show
@@ -24,18 +24,7 @@ t.test('no-show and finalize jobs follow booking, rescheduling and cancellation'
   const state = async (queue: Queue, id: string) => (await queue.getJob(id))?.getState() ?? 'absent';
 
   const start = Math.floor(Date.now() / 1000) * 1000 + 2 * 86_400_000;
-  const sessionId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
-    hostId: demo.mentor.id,
-    startsAt: new Date(start),
-    endsAt: new Date(start + 3600_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertDemoMentoring(db, demo, { startsAt: new Date(start), endsAt: new Date(start + 3600_000) });
 
   app.events.emit('session.booked', { sessionId });
   await app.events.drain();

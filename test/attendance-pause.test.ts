@@ -1,6 +1,6 @@
 import t from 'tap';
 import { api, startTestApp } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoMentoring } from './helpers/sessions.ts';
 import { WeriftPeer } from '../support/werift-peer.ts';
 
 /**
@@ -21,18 +21,7 @@ t.test('a paused producer is not camera or mic time', async (t) => {
     now = T0 + s * 1000;
   };
 
-  const sessionId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
-    hostId: demo.mentor.id,
-    startsAt: at(0),
-    endsAt: at(3600),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertDemoMentoring(db, demo, { startsAt: at(0), endsAt: at(3600) });
   const [studentToken, mentorToken] = await Promise.all([ctx.login(demo.student), ctx.login(demo.mentor)]);
 
   standAt(0);

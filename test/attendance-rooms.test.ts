@@ -2,7 +2,7 @@ import t from 'tap';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import type { DomainEventMap, DomainEventName } from '../src/events/index.ts';
 import { api, nextEvent, request, startTestApp } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoDefence } from './helpers/sessions.ts';
 import { WeriftPeer } from '../support/werift-peer.ts';
 
 interface PresenceBroadcast {
@@ -39,18 +39,7 @@ t.test('attendance of a defence through real room sockets', async (t) => {
       });
     });
 
-  const sessionId = await insertSession(db, {
-    kind: 'defence',
-    enrollmentId: demo.enrollmentId,
-    hostId: demo.jury[0].id,
-    startsAt: at(0),
-    endsAt: at(3600),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.jury[0].id, role: 'jury' },
-      { userId: demo.jury[1].id, role: 'jury' },
-    ],
-  });
+  const sessionId = await insertDemoDefence(db, demo, { startsAt: at(0), endsAt: at(3600) });
   const [studentToken, juryToken, coordinatorToken, soloToken] = await Promise.all([
     ctx.login(demo.student),
     ctx.login(demo.jury[0]),

@@ -4,7 +4,7 @@ import { buildApp } from '../src/server/app.ts';
 import { openDb } from '../src/db/index.ts';
 import { userChannel } from '../src/server/plugins/sockets.ts';
 import { nextEvent, request, startTestApp, testRedisUrl } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoMentoring } from './helpers/sessions.ts';
 
 // Two server processes' worth of the app (two Fastify + Socket.IO + mediasoup
 // stacks) on one PostgreSQL database and one Redis prefix, as a deployment
@@ -42,18 +42,7 @@ t.test('two nodes share one Redis and one PostgreSQL', async (t) => {
 
   t.test('a room lives on exactly one node: the other refuses with room_elsewhere naming the owner', async (t) => {
     const now = Date.now();
-    const sessionId = await insertSession(a.db, {
-      kind: 'mentoring',
-      enrollmentId: a.demo.enrollmentId,
-      projectId: a.demo.projectIds[0],
-      hostId: a.demo.mentor.id,
-      startsAt: new Date(now - 60_000),
-      endsAt: new Date(now + 45 * 60_000),
-      participants: [
-        { userId: a.demo.student.id, role: 'student' },
-        { userId: a.demo.mentor.id, role: 'mentor' },
-      ],
-    });
+    const sessionId = await insertDemoMentoring(a.db, a.demo, { startsAt: new Date(now - 60_000), endsAt: new Date(now + 45 * 60_000) });
     const onA = a.socket(student, '/rooms');
     await nextEvent(onA, 'connect');
     const joinedA = await request<{ peerId: string }>(onA, 'join', { sessionId });

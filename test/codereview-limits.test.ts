@@ -1,6 +1,6 @@
 import t from 'tap';
 import { request, startTestApp } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoMentoring } from './helpers/sessions.ts';
 import type { ReviewDocument } from '../src/codereview/index.ts';
 
 // Issue 13: review writes are bounded per session (documents, bytes, comments)
@@ -13,17 +13,9 @@ t.test('review quotas and the write window', async (t) => {
   // One person's sessions may not overlap: short sessions at distinct times, those
   // written to "now" ended less than the grace ago.
   const session = (startsInMin: number, lengthMin = 1) =>
-    insertSession(db, {
-      kind: 'mentoring',
-      enrollmentId: demo.enrollmentId,
-      projectId: demo.projectIds[0],
-      hostId: demo.mentor.id,
+    insertDemoMentoring(db, demo, {
       startsAt: new Date(Date.now() + startsInMin * 60_000),
       endsAt: new Date(Date.now() + (startsInMin + lengthMin) * 60_000),
-      participants: [
-        { userId: demo.student.id, role: 'student' },
-        { userId: demo.mentor.id, role: 'mentor' },
-      ],
     });
   const [studentToken, mentorToken] = await Promise.all([ctx.login(demo.student), ctx.login(demo.mentor)]);
   const student = ctx.socket(studentToken, '/review');

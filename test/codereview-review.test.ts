@@ -1,6 +1,6 @@
 import t from 'tap';
 import { api, nextEvent, request, startTestApp } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoMentoring } from './helpers/sessions.ts';
 import type { ReviewComment, ReviewDocument, Review } from '../src/codereview/index.ts';
 
 const CODE = ['function add(a, b) {', '  return a - b;', '}', ''].join('\n');
@@ -9,18 +9,7 @@ t.test('code review over /review: documents, threaded comments, resolve, REST an
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
   const now = Date.now();
-  const sessionId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0],
-    hostId: demo.mentor.id,
-    startsAt: new Date(now),
-    endsAt: new Date(now + 45 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertDemoMentoring(db, demo, { startsAt: new Date(now), endsAt: new Date(now + 45 * 60_000) });
   const [studentToken, mentorToken, juryToken, coordinatorToken] = await Promise.all([
     ctx.login(demo.student),
     ctx.login(demo.mentor),
@@ -114,18 +103,7 @@ t.test('code review over /review: documents, threaded comments, resolve, REST an
 t.test('a non-participant may not add a document, even knowing the session id', async (t) => {
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
-  const sessionId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0],
-    hostId: demo.mentor.id,
-    startsAt: new Date(),
-    endsAt: new Date(Date.now() + 3_600_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertDemoMentoring(db, demo, { startsAt: new Date(), endsAt: new Date(Date.now() + 3_600_000) });
   const coordinator = ctx.socket(await ctx.login(demo.coordinator), '/review');
   const res = await request(coordinator, 'addDocument', { sessionId, kind: 'file', name: 'x.ts', content: 'x' });
   t.equal(res.error?.code, 'not_a_participant');

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { nextEvent, request, startTestApp } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertLiveDefence } from './helpers/sessions.ts';
 
 /**
  * The defence flow drives the live media room (rooms capability): the
@@ -8,19 +8,7 @@ import { insertSession } from './helpers/sessions.ts';
  */
 t.test('the defence isolates the candidate in the media room', async (t) => {
   const { db, demo, login, socket } = await startTestApp(t);
-  await db.execute(`UPDATE project_progress SET state = 'validated' WHERE enrollment_id = $1`, [demo.enrollmentId]);
-  const sessionId = await insertSession(db, {
-    kind: 'defence',
-    enrollmentId: demo.enrollmentId,
-    hostId: demo.jury[0].id,
-    startsAt: new Date(Date.now() - 5 * 60_000),
-    endsAt: new Date(Date.now() + 55 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.jury[0].id, role: 'jury' },
-      { userId: demo.jury[1].id, role: 'jury' },
-    ],
-  });
+  const sessionId = await insertLiveDefence(db, demo);
   const [studentToken, juryToken] = await Promise.all([login(demo.student), login(demo.jury[0])]);
 
   const juryRoom = socket(juryToken, '/rooms');

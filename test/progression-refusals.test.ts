@@ -1,6 +1,6 @@
 import t from 'tap';
 import { api, request, startTestApp } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoDefence, insertDemoMentoring } from './helpers/sessions.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -28,32 +28,10 @@ t.test('progression refusals', async (t) => {
   let slot = 0;
   const mentoring = async (startsAt: Date) => {
     slot++;
-    return insertSession(db, {
-      kind: 'mentoring',
-      enrollmentId: demo.enrollmentId,
-      projectId: demo.projectIds[0]!,
-      hostId: demo.mentor.id,
-      startsAt,
-      endsAt: new Date(startsAt.getTime() + 30 * MIN),
-      participants: [
-        { userId: demo.student.id, role: 'student' },
-        { userId: demo.mentor.id, role: 'mentor' },
-      ],
-    });
+    return insertDemoMentoring(db, demo, { startsAt, endsAt: new Date(startsAt.getTime() + 30 * MIN) });
   };
   const defence = async (startsAt: Date) =>
-    insertSession(db, {
-      kind: 'defence',
-      enrollmentId: demo.enrollmentId,
-      hostId: demo.jury[0].id,
-      startsAt,
-      endsAt: new Date(startsAt.getTime() + 60 * MIN),
-      participants: [
-        { userId: demo.student.id, role: 'student' },
-        { userId: demo.jury[0].id, role: 'jury' },
-        { userId: demo.jury[1].id, role: 'jury' },
-      ],
-    });
+    insertDemoDefence(db, demo, { startsAt, endsAt: new Date(startsAt.getTime() + 60 * MIN) });
   const evaluate = (sessionId: string, token: string) => api(url, 'POST', `/sessions/${sessionId}/evaluation`, token, { outcome: 'validated', feedback: 'ok' });
 
   await t.test('evaluations: only the assigned mentor, only for a session that took place, once', async (t) => {

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { api, startTestApp } from './helpers/app.ts';
 import { startRestartableApp } from './helpers/restartable-app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoMentoring } from './helpers/sessions.ts';
 import { insertProcessedRecording } from './helpers/recording-fixtures.ts';
 import { until } from './helpers/recording-media.ts';
 
@@ -18,18 +18,7 @@ t.test('a composite cut by a server restart is made again by the next server', a
   const { demo } = ctx;
   const { db } = ctx.current();
   const startedAt = new Date(Date.now() - 30 * 60_000);
-  const sessionId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
-    hostId: demo.mentor.id,
-    startsAt: startedAt,
-    endsAt: new Date(startedAt.getTime() + 60 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertDemoMentoring(db, demo, { startsAt: startedAt, endsAt: new Date(startedAt.getTime() + 60 * 60_000) });
   const durationMs = 30_000;
   const recordingId = await insertProcessedRecording(db, {
     recordingsDir: ctx.config.recording.dir,
@@ -94,18 +83,7 @@ t.test("a coordinator's archive of a session: composite, tracks, reports, review
   const ctx = await startTestApp(t, { env: { RECORDING_COMPOSITE_HEIGHT: '360', RECORDING_COMPOSITE_NICE: '0' } });
   const { demo, db, url } = ctx;
   const startedAt = new Date(Date.now() - 30 * 60_000);
-  const sessionId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
-    hostId: demo.mentor.id,
-    startsAt: startedAt,
-    endsAt: new Date(startedAt.getTime() + 60 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertDemoMentoring(db, demo, { startsAt: startedAt, endsAt: new Date(startedAt.getTime() + 60 * 60_000) });
   const recordingId = await insertProcessedRecording(db, {
     recordingsDir: ctx.config.recording.dir,
     sessionId,

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { api, request, startTestApp } from './helpers/app.ts';
-import { insertLiveMentoring } from './helpers/sessions.ts';
-import { WeriftPeer } from '../support/werift-peer.ts';
+import { joinLiveMentoring } from './helpers/werift-mentoring.ts';
+import type { WeriftPeer } from '../support/werift-peer.ts';
 import { produceRealMedia, until } from './helpers/recording-media.ts';
 import { beepPackets, beepTimes, flashFrames, flashTimes, pairMarks, PERIOD_MS } from './helpers/av-sync.ts';
 
@@ -21,15 +21,7 @@ t.test('a recorded session composes into one MP4 on the wall-clock timeline, in 
   const ctx = await startTestApp(t, { env: { RECORDING_COMPOSITE_HEIGHT: '360', RECORDING_COMPOSITE_NICE: '0' } });
   const { demo, url } = ctx;
   const recordings = ctx.app.recordings;
-  const sessionId = await insertLiveMentoring(ctx.db, demo);
-  const [studentToken, mentorToken] = await Promise.all([ctx.login(demo.student), ctx.login(demo.mentor)]);
-  t.equal((await api(url, 'PUT', `/sessions/${sessionId}/recording-consent`, studentToken, { granted: true })).status, 200);
-  const student = await WeriftPeer.connect(url, studentToken);
-  const mentor = await WeriftPeer.connect(url, mentorToken);
-  t.teardown(() => student.close());
-  t.teardown(() => mentor.close());
-  await student.join(sessionId);
-  await mentor.join(sessionId);
+  const { sessionId, studentToken, mentorToken, student, mentor } = await joinLiveMentoring(t, ctx, { recordingConsent: true });
 
   const origin = performance.now();
   const video = flashFrames();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { RecordingRoom } from '../src/recording/index.ts';
 import type { RoomProducer } from '../src/recording/session-recording.ts';
 import { api, startTestApp } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoDefence, insertDemoMentoring } from './helpers/sessions.ts';
 import { createRouter, startRtpSender, until } from './helpers/recording-media.ts';
 
 t.test('recordings over HTTP: control, consent, processing, Range downloads, retention', async (t) => {
@@ -20,30 +20,8 @@ t.test('recordings over HTTP: control, consent, processing, Range downloads, ret
     login(demo.soloStudent),
   ]);
   const now = Date.now();
-  const mentoringId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
-    hostId: demo.mentor.id,
-    startsAt: new Date(now - 5 * 60_000),
-    endsAt: new Date(now + 55 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
-  const defenceId = await insertSession(db, {
-    kind: 'defence',
-    enrollmentId: demo.enrollmentId,
-    hostId: demo.jury[0].id,
-    startsAt: new Date(now + 2 * 3600_000),
-    endsAt: new Date(now + 3 * 3600_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.jury[0].id, role: 'jury' },
-      { userId: demo.jury[1].id, role: 'jury' },
-    ],
-  });
+  const mentoringId = await insertDemoMentoring(db, demo, { startsAt: new Date(now - 5 * 60_000), endsAt: new Date(now + 55 * 60_000) });
+  const defenceId = await insertDemoDefence(db, demo, { startsAt: new Date(now + 2 * 3600_000), endsAt: new Date(now + 3 * 3600_000) });
 
   // A room without the rooms capability: a router fed by FFmpeg senders.
   const { router } = await createRouter(t);

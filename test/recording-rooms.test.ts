@@ -2,7 +2,8 @@ import t from 'tap';
 import { ffprobe } from '../src/recording/ffmpeg.ts';
 import { join } from 'node:path';
 import { api, startTestApp } from './helpers/app.ts';
-import { insertLiveMentoring, insertSession } from './helpers/sessions.ts';
+import { insertDemoDefence } from './helpers/sessions.ts';
+import { joinLiveMentoring } from './helpers/werift-mentoring.ts';
 import { WeriftPeer } from '../support/werift-peer.ts';
 import { produceRealMedia, until } from './helpers/recording-media.ts';
 
@@ -12,15 +13,7 @@ t.test('recording a live room with real WebRTC peers (werift), a camera replaced
   const ctx = await startTestApp(t);
   const { demo, url } = ctx;
   const recordings = ctx.app.recordings;
-  const sessionId = await insertLiveMentoring(ctx.db, demo);
-  const [studentToken, mentorToken] = await Promise.all([ctx.login(demo.student), ctx.login(demo.mentor)]);
-  t.equal((await api(url, 'PUT', `/sessions/${sessionId}/recording-consent`, studentToken, { granted: true })).status, 200);
-  const student = await WeriftPeer.connect(url, studentToken);
-  const mentor = await WeriftPeer.connect(url, mentorToken);
-  t.teardown(() => student.close());
-  t.teardown(() => mentor.close());
-  await student.join(sessionId);
-  await mentor.join(sessionId);
+  const { sessionId, studentToken, mentorToken, student, mentor } = await joinLiveMentoring(t, ctx, { recordingConsent: true });
   // Real, decodable VP8 and Opus paced by the wall clock (see produceRealMedia).
   const cam1 = await produceRealMedia(student, 'video');
   t.teardown(() => cam1.stop());
@@ -98,18 +91,7 @@ t.test('a defence records automatically when its room opens, and newcomers are t
   const ctx = await startTestApp(t);
   const { demo, url } = ctx;
   const now = Date.now();
-  const sessionId = await insertSession(ctx.db, {
-    kind: 'defence',
-    enrollmentId: demo.enrollmentId,
-    hostId: demo.jury[0].id,
-    startsAt: new Date(now - minutes(2)),
-    endsAt: new Date(now + minutes(60)),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.jury[0].id, role: 'jury' },
-      { userId: demo.jury[1].id, role: 'jury' },
-    ],
-  });
+  const sessionId = await insertDemoDefence(ctx.db, demo, { startsAt: new Date(now - minutes(2)), endsAt: new Date(now + minutes(60)) });
   const jury = await WeriftPeer.connect(url, await ctx.login(demo.jury[0]));
   t.teardown(() => jury.close());
   const told = jury.nextEvent('recordingState', (e: any) => e.recording === true);

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { startTestApp } from './helpers/app.ts';
 import { insertLiveMentoring } from './helpers/sessions.ts';
+import { joinLiveMentoring } from './helpers/werift-mentoring.ts';
 import { WeriftPeer } from '../support/werift-peer.ts';
 import { weriftRtpCapabilities } from '../support/werift-peer.ts';
 
@@ -84,13 +85,7 @@ t.test('a real werift peer produces VP8 and Opus; another consumes them and rece
 t.test('VP8 simulcast: three encodings make a simulcast consumer whose layers can be chosen', async (t) => {
   const ctx = await startTestApp(t);
   const { demo } = ctx;
-  const sessionId = await insertLiveMentoring(ctx.db, demo);
-  const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student));
-  const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(demo.mentor));
-  t.teardown(() => student.close());
-  t.teardown(() => mentor.close());
-  await student.join(sessionId);
-  const joined = await mentor.join(sessionId);
+  const { student, mentor, mentorJoin: joined } = await joinLiveMentoring(t, ctx);
   const send = await student.request<{ transportId: string }>('createTransport', { direction: 'send' });
   const { producerId } = await student.request<{ producerId: string }>('produce', {
     transportId: send.transportId,
@@ -149,13 +144,7 @@ t.test('VP8 simulcast: three encodings make a simulcast consumer whose layers ca
 t.test('the active speaker is announced from the audio levels', async (t) => {
   const ctx = await startTestApp(t);
   const { demo } = ctx;
-  const sessionId = await insertLiveMentoring(ctx.db, demo);
-  const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student));
-  const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(demo.mentor));
-  t.teardown(() => student.close());
-  t.teardown(() => mentor.close());
-  await student.join(sessionId);
-  await mentor.join(sessionId);
+  const { student, mentor } = await joinLiveMentoring(t, ctx);
   const studentSpeaks = mentor.nextEvent('activeSpeaker', (e: any) => e.userId === demo.student.id, 20_000);
   const studentMic = await student.produce('audio', 'mic', { audioLevel: 10 });
   t.same(await studentSpeaks, { userId: demo.student.id });

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { insertLiveMentoring } from './helpers/sessions.ts';
 import { WeriftPeer } from '../support/werift-peer.ts';
@@ -19,16 +19,39 @@ function presenceLog(ctx: TestApp, sessionId: string) {
   return log;
 }
 
-t.test('killing the worker rebuilds the room on a new worker and tells the clients to rejoin', async (t) => {
-  const ctx = await startTestApp(t);
-  const { demo } = ctx;
-  const sessionId = await liveSession(ctx);
-  const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student));
-  const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(demo.mentor));
+/** The student and then the mentor joined in the room as werift peers (closed at teardown, closing twice is harmless). */
+async function joinStudentAndMentor(t: Test, ctx: TestApp, sessionId: string) {
+  const studentToken = await ctx.login(ctx.demo.student);
+  const student = await WeriftPeer.connect(ctx.url, studentToken);
+  const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(ctx.demo.mentor));
   t.teardown(() => student.close());
   t.teardown(() => mentor.close());
   const first = await student.join(sessionId);
   const mentorFirst = await mentor.join(sessionId);
+  return { studentToken, student, mentor, first, mentorFirst };
+}
+
+/**
+ * The student joined with Socket.IO reconnection on, after one room broadcast
+ * seen: connection-state recovery replays from the last broadcast the client
+ * saw, so it needs one.
+ */
+async function joinRecoverableStudent(t: Test, ctx: TestApp, sessionId: string) {
+  const student = await WeriftPeer.connect(ctx.url, await ctx.login(ctx.demo.student), { reconnection: true });
+  t.teardown(() => student.close());
+  const joined = await student.join(sessionId);
+  const room = ctx.app.rooms.getRoom(sessionId)!;
+  const seen = student.nextEvent('activeSpeaker');
+  room.notify('activeSpeaker', { userId: null });
+  await seen;
+  return { student, joined, room };
+}
+
+t.test('killing the worker rebuilds the room on a new worker and tells the clients to rejoin', async (t) => {
+  const ctx = await startTestApp(t);
+  const { demo } = ctx;
+  const sessionId = await liveSession(ctx);
+  const { student, mentor, first, mentorFirst } = await joinStudentAndMentor(t, ctx, sessionId);
   const video = await student.produce('video', 'webcam');
   const inbound = await mentor.consume(video.producerId);
   await mentor.waitForPackets(inbound.consumerId, 10);
@@ -78,13 +101,7 @@ t.test('a user who comes back within the reconnection grace gets the same peer',
   const { demo } = ctx;
   const sessionId = await liveSession(ctx);
   const presence = presenceLog(ctx, sessionId);
-  const studentToken = await ctx.login(demo.student);
-  const student = await WeriftPeer.connect(ctx.url, studentToken);
-  const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(demo.mentor));
-  t.teardown(() => student.close());
-  t.teardown(() => mentor.close());
-  const first = await student.join(sessionId);
-  await mentor.join(sessionId);
+  const { studentToken, student, mentor, first } = await joinStudentAndMentor(t, ctx, sessionId);
   const left: unknown[] = [];
   mentor.socket.on('peerLeft', (e) => left.push(e));
 
@@ -124,17 +141,9 @@ t.test('a user who comes back within the reconnection grace gets the same peer',
 
 t.test("Socket.IO connection-state recovery gives the peer back without a rejoin", async (t) => {
   const ctx = await startTestApp(t, { env: { ROOM_RECONNECT_GRACE_SECONDS: '60' } });
-  const { demo } = ctx;
   const sessionId = await liveSession(ctx);
   const presence = presenceLog(ctx, sessionId);
-  const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student), { reconnection: true });
-  t.teardown(() => student.close());
-  const joined = await student.join(sessionId);
-  // Recovery replays from the last broadcast the client saw: give it one.
-  const room = ctx.app.rooms.getRoom(sessionId)!;
-  const seen = student.nextEvent('activeSpeaker');
-  room.notify('activeSpeaker', { userId: null });
-  await seen;
+  const { student, joined, room } = await joinRecoverableStudent(t, ctx, sessionId);
   const reconnected = new Promise<void>((resolve) => student.socket.once('connect', () => resolve()));
   student.socket.io.engine.close();
   await reconnected;
@@ -152,12 +161,7 @@ t.test('after the grace the peer is removed and the others are told', async (t) 
   const { demo } = ctx;
   const sessionId = await liveSession(ctx);
   const presence = presenceLog(ctx, sessionId);
-  const studentToken = await ctx.login(demo.student);
-  const student = await WeriftPeer.connect(ctx.url, studentToken);
-  const mentor = await WeriftPeer.connect(ctx.url, await ctx.login(demo.mentor));
-  t.teardown(() => mentor.close());
-  const first = await student.join(sessionId);
-  await mentor.join(sessionId);
+  const { studentToken, student, mentor, first } = await joinStudentAndMentor(t, ctx, sessionId);
   await student.produce('audio', 'mic');
   const producerClosed = mentor.nextEvent('producerClosed');
   const left = mentor.nextEvent('peerLeft');
@@ -185,15 +189,8 @@ t.test('after the grace the peer is removed and the others are told', async (t) 
 
 t.test('a recovered socket whose peer is already gone is told to rejoin', async (t) => {
   const ctx = await startTestApp(t, { env: { ROOM_RECONNECT_GRACE_SECONDS: '0' } });
-  const { demo } = ctx;
   const sessionId = await liveSession(ctx);
-  const student = await WeriftPeer.connect(ctx.url, await ctx.login(demo.student), { reconnection: true });
-  t.teardown(() => student.close());
-  const first = await student.join(sessionId);
-  const room = ctx.app.rooms.getRoom(sessionId)!;
-  const seen = student.nextEvent('activeSpeaker');
-  room.notify('activeSpeaker', { userId: null });
-  await seen;
+  const { student, joined: first } = await joinRecoverableStudent(t, ctx, sessionId);
   const told = student.nextEvent('rejoinRequired');
   student.socket.io.engine.close();
   t.same(await told, { reason: 'peer_expired' });

@@ -1,30 +1,9 @@
 import t from 'tap';
-import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
 import pino from 'pino';
 import { mediaCodecs, WorkerPool } from '../src/rooms/index.ts';
+import { freeUdpAndTcpPort } from './helpers/ports.ts';
 
 const logger = pino({ level: 'silent' });
-
-/** A port free for both TCP and UDP right now. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const sock = createSocket('udp4');
-      sock.once('error', () => resolve(false));
-      sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-}
 
 t.test('routers go to the least loaded worker; a dead worker is replaced in its slot', async (t) => {
   const pool = await WorkerPool.create({ count: 2, listenIp: '127.0.0.1', announcedAddress: undefined, port: 0, logLevel: 'warn', logger });
@@ -61,7 +40,7 @@ t.test('routers go to the least loaded worker; a dead worker is replaced in its 
 });
 
 t.test('a fixed port: worker i listens on port + i, and the replacement reuses it', async (t) => {
-  const base = await freePort();
+  const base = await freeUdpAndTcpPort();
   const pool = await WorkerPool.create({ count: 1, listenIp: '127.0.0.1', announcedAddress: '203.0.113.7', port: base, logLevel: 'warn', logger });
   t.teardown(() => pool.close());
   const slot = pool.slots()[0]!;

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { api, startTestApp } from './helpers/app.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { bookCalendarSession } from './helpers/calendar-booking.ts';
+import { insertDemoMentoring } from './helpers/sessions.ts';
 
 // The feed's ETag is computed from the data before rendering: an unchanged feed
 // answers 304, and anything rendered into the feed changes the ETag.
@@ -11,20 +12,7 @@ t.test('calendar feed ETag follows everything the feed renders', async (t) => {
   let now = Z('2026-03-02T08:00:00Z');
   const { url, demo, app, db, login } = await startTestApp(t, { clock: { now: () => new Date(now) } });
   const [student, mentor] = await Promise.all([login(demo.student), login(demo.mentor)]);
-  t.equal(
-    (
-      await api(url, 'PUT', `/hosts/${demo.mentor.id}/availability`, mentor, {
-        timeZone: 'Europe/Paris',
-        weekly: [1, 2, 3, 4, 5].map((weekday) => ({ weekday, start: '09:00', end: '12:00' })),
-      })
-    ).status,
-    200,
-  );
-  // The student works on the third project now (a session is about a project unlocked).
-  await db.execute(`UPDATE project_progress SET state = 'in_progress' WHERE enrollment_id = $1 AND project_id = $2`, [demo.enrollmentId, demo.projectIds[2]]);
-  const booked = await api(url, 'POST', '/sessions', student, { startsAt: '2026-03-04T08:00:00Z', projectId: demo.projectIds[2] });
-  t.equal(booked.status, 201);
-  const id = booked.body.id as string;
+  const id = await bookCalendarSession(t, { url, demo, db }, { student, mentor });
   const feedPath = new URL((await api(url, 'GET', '/calendar/feed', student)).body.url).pathname;
 
   const fetchFeed = async (etag?: string) => {
@@ -77,18 +65,7 @@ t.test('calendar feed ETag follows everything the feed renders', async (t) => {
   // A session far beyond the global booking horizon (a host may allow 366 days): the feed has no end, it is in at once.
   t.ok(200 > app.config.scheduling.bookingHorizonDays);
   const later = now + 200 * DAY + 30 * 60_000;
-  await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[2],
-    hostId: demo.mentor.id,
-    startsAt: new Date(later),
-    endsAt: new Date(later + 45 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  await insertDemoMentoring(db, demo, { startsAt: new Date(later), endsAt: new Date(later + 45 * 60_000), projectIndex: 2 });
   const entered = await expectChanged(moved.etag, 'a session 200 days ahead');
   t.equal(entered.body.match(/BEGIN:VEVENT/g)?.length, 2);
 

@@ -1,6 +1,7 @@
 import t from 'tap';
 import ICAL from 'ical.js';
 import { api, startTestApp } from './helpers/app.ts';
+import { bookCalendarSession } from './helpers/calendar-booking.ts';
 
 // iCal feeds read back by an independent parser (ical.js): UID stays, SEQUENCE
 // rises once per change, times move, cancelled events stay as CANCELLED.
@@ -43,20 +44,7 @@ t.test('calendar feeds and per-session downloads', async (t) => {
   let now = Z('2026-03-02T08:00:00Z');
   const { url, demo, app, db, login } = await startTestApp(t, { clock: { now: () => new Date(now) } });
   const [student, mentor, otherToken] = await Promise.all([login(demo.student), login(demo.mentor), login(demo.soloStudent)]);
-  t.equal(
-    (
-      await api(url, 'PUT', `/hosts/${demo.mentor.id}/availability`, mentor, {
-        timeZone: 'Europe/Paris',
-        weekly: [1, 2, 3, 4, 5].map((weekday) => ({ weekday, start: '09:00', end: '12:00' })),
-      })
-    ).status,
-    200,
-  );
-  // The student works on the third project now (a session is about a project unlocked).
-  await db.execute(`UPDATE project_progress SET state = 'in_progress' WHERE enrollment_id = $1 AND project_id = $2`, [demo.enrollmentId, demo.projectIds[2]]);
-  const booked = await api(url, 'POST', '/sessions', student, { startsAt: '2026-03-04T08:00:00Z', projectId: demo.projectIds[2] });
-  t.equal(booked.status, 201);
-  const id = booked.body.id as string;
+  const id = await bookCalendarSession(t, { url, demo, db }, { student, mentor });
   const uid = `${id}@mentor-live`;
 
   const feed = await api(url, 'GET', '/calendar/feed', student);

@@ -1,43 +1,12 @@
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { api, testRedisUrl } from './helpers/app.ts';
 import type { Teardown } from './helpers/db.ts';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-
-/** Starts the server exactly as `npm start` does (src/server/main.ts) and waits for its URL line. */
-async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ['src/server/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 120_000);
-    const check = () => {
-      if (out.includes('is running at')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${out}`));
-    });
-  });
-  return { child, output: () => out };
-}
+import { freePort, startServerProcess } from './helpers/server-process.ts';
 
 /**
  * Starts the server as `npm start` does and waits for it to give up: the exit
@@ -84,7 +53,7 @@ t.test('npm start on an empty data dir: embedded store, demo logins, clean SIGTE
   const env = { DATA_DIR: dataDir, PORT: String(port), REDIS_URL: testRedisUrl, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn', MEDIASOUP_WORKERS: '1', MEDIASOUP_PORT: String(mediaPort) };
   const url = `http://127.0.0.1:${port}`;
 
-  const first = await startServer(env);
+  const first = await startServerProcess(env);
   t.match(first.output(), /student@demo\.school\s+student-demo-1/, 'prints the demo logins');
   t.match(first.output(), /embedded PGlite/);
   t.equal((await api(url, 'GET', '/health')).body.store, 'pglite');
@@ -114,7 +83,7 @@ t.test('npm start on an empty data dir: embedded store, demo logins, clean SIGTE
   });
   t.equal(await stop(first.child), 0, 'SIGTERM exits cleanly');
 
-  const second = await startServer(env);
+  const second = await startServerProcess(env);
   t.notMatch(second.output(), /Demo school seeded/, 'does not seed again');
   t.match(second.output(), /student@demo\.school\s+student-demo-1/, 'every start prints the demo logins, not only the first');
   const again = await api(url, 'POST', '/auth/login', undefined, { email: 'student@demo.school', password: 'student-demo-1' });

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { api, startTestApp } from './helpers/app.ts';
 import { buildWebClient, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoMentoring } from './helpers/sessions.ts';
 
 buildWebClient();
 
@@ -24,18 +24,7 @@ t.test('browser: in Chromium: log in, language from the locale, upcoming session
   const { demo, db } = ctx;
   const startsAt = new Date(Date.now() + 26 * 3_600_000);
   startsAt.setUTCMinutes(0, 0, 0);
-  const sessionId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[1],
-    hostId: demo.mentor.id,
-    startsAt,
-    endsAt: new Date(startsAt.getTime() + 45 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertDemoMentoring(db, demo, { startsAt, endsAt: new Date(startsAt.getTime() + 45 * 60_000), projectIndex: 1 });
   const browser = await launchBrowser(t);
   const { page, errors } = await newPage(browser, ctx.url, { locale: 'es-ES' });
 

@@ -2,11 +2,10 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import t from 'tap';
 import { api, startTestApp } from './helpers/app.ts';
-import { insertPresence } from './helpers/attendance-fixtures.ts';
+import { insertAttendedMentoring } from './helpers/attendance-fixtures.ts';
 import { buildWebClient, launchBrowser, loginThroughForm, newPage } from './helpers/browser.ts';
 import { settled, shootScreen } from './helpers/screens.ts';
 import { startWebhookReceiver } from './helpers/webhook-receiver.ts';
-import { insertSession } from './helpers/sessions.ts';
 
 buildWebClient();
 
@@ -30,20 +29,7 @@ t.test('browser: in Chromium: a coordinator schedules a defence on a common slot
     t.equal(res.status, 200, `hours of ${who.name}`);
   }
   const startsAt = new Date(Date.now() - 26 * 3_600_000);
-  const endsAt = new Date(startsAt.getTime() + 45 * 60_000);
-  const pastId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[5]!,
-    hostId: demo.mentor.id,
-    startsAt,
-    endsAt,
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
-  await insertPresence(db, pastId, [demo.student.id, demo.mentor.id], startsAt, endsAt);
+  const pastId = await insertAttendedMentoring(db, demo, { startsAt, projectIndex: 5 });
   // Its recording, processed, with an integrity report that finds the mentor's audio missing and a network gap.
   const report = {
     scheduledMs: 45 * 60_000,

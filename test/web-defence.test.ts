@@ -1,26 +1,14 @@
 import t from 'tap';
 import { startTestApp } from './helpers/app.ts';
 import { buildWebClient, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertLiveDefence } from './helpers/sessions.ts';
 
 buildWebClient();
 
 t.test('browser: jury defence in Chromium: the candidate waits in the lobby, the jury admits and moves the phases', async (t) => {
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
-  await db.execute(`UPDATE project_progress SET state = 'validated' WHERE enrollment_id = $1`, [demo.enrollmentId]);
-  const sessionId = await insertSession(db, {
-    kind: 'defence',
-    enrollmentId: demo.enrollmentId,
-    hostId: demo.jury[0].id,
-    startsAt: new Date(Date.now() - 5 * 60_000),
-    endsAt: new Date(Date.now() + 55 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.jury[0].id, role: 'jury' },
-      { userId: demo.jury[1].id, role: 'jury' },
-    ],
-  });
+  const sessionId = await insertLiveDefence(db, demo);
   const browser = await launchBrowser(t);
   const jury = await newPage(browser, ctx.url);
   const candidate = await newPage(browser, ctx.url);

@@ -1,8 +1,8 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
-import { startTestApp } from './helpers/app.ts';
+import { startTestApp, type TestApp } from './helpers/app.ts';
 import { buildWebClient, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoMentoring } from './helpers/sessions.ts';
 
 /**
  * End to end in real headless Chromium: a student and a mentor log in through
@@ -47,32 +47,30 @@ async function waitForPlayingVideo(t: { ok(v: unknown, msg: string): void }, pag
   t.ok(before > 0, `${who}: ${source} frames decoded (${before}) and rising`);
 }
 
-t.test('browser: student and mentor meet in Chromium: video both ways, screen share, live line comment', async (t) => {
-  const ctx = await startTestApp(t);
-  const { demo, db } = ctx;
+/**
+ * A mentoring session open now (45 minutes, third project), and the student
+ * and the mentor logged in through the form on its link, each in a page with
+ * the given locale.
+ */
+async function studentAndMentorOnSessionLink(t: Test, ctx: TestApp, locales: { student: string; mentor: string }) {
+  const { demo } = ctx;
   const now = Date.now();
-  const sessionId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[2],
-    hostId: demo.mentor.id,
-    startsAt: new Date(now),
-    endsAt: new Date(now + 45 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
-
+  const sessionId = await insertDemoMentoring(ctx.db, demo, { startsAt: new Date(now), endsAt: new Date(now + 45 * 60_000), projectIndex: 2 });
   const browser = await launchBrowser(t);
-  const student = await newPage(browser, ctx.url, { locale: 'fr-CA' });
-  const mentor = await newPage(browser, ctx.url, { locale: 'fr-FR' });
-
-  // Both open the session's link (the one in calendar invitations), log in, land in the room.
+  const student = await newPage(browser, ctx.url, { locale: locales.student });
+  const mentor = await newPage(browser, ctx.url, { locale: locales.mentor });
   await Promise.all([
     loginThroughForm(student.page, demo.student, `/#/sessions/${sessionId}`),
     loginThroughForm(mentor.page, demo.mentor, `/#/sessions/${sessionId}`),
   ]);
+  return { sessionId, browser, student, mentor };
+}
+
+t.test('browser: student and mentor meet in Chromium: video both ways, screen share, live line comment', async (t) => {
+  const ctx = await startTestApp(t);
+  const { demo } = ctx;
+  // Both open the session's link (the one in calendar invitations), log in, land in the room.
+  const { sessionId, student, mentor } = await studentAndMentorOnSessionLink(t, ctx, { student: 'fr-CA', mentor: 'fr-FR' });
   await Promise.all([student.page.locator('.room[data-status="joined"]').waitFor(), mentor.page.locator('.room[data-status="joined"]').waitFor()]);
 
   // Each page shows the other's camera playing.
@@ -219,18 +217,7 @@ t.test('browser: refused joins say why: too early, not a participant', async (t)
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
   const later = new Date(Date.now() + 3 * 3_600_000);
-  const sessionId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[2],
-    hostId: demo.mentor.id,
-    startsAt: later,
-    endsAt: new Date(later.getTime() + 45 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  const sessionId = await insertDemoMentoring(db, demo, { startsAt: later, endsAt: new Date(later.getTime() + 45 * 60_000), projectIndex: 2 });
   const browser = await launchBrowser(t);
 
   const student = await newPage(browser, ctx.url);
@@ -251,27 +238,8 @@ t.test('browser: refused joins say why: too early, not a participant', async (t)
 
 t.test('browser: the client reconnects by itself: ICE restart, recovered signalling, full rejoin', async (t) => {
   const ctx = await startTestApp(t);
-  const { demo, db } = ctx;
-  const now = Date.now();
-  const sessionId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[2],
-    hostId: demo.mentor.id,
-    startsAt: new Date(now),
-    endsAt: new Date(now + 45 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
-  const browser = await launchBrowser(t);
-  const student = await newPage(browser, ctx.url, { locale: 'en-GB' });
-  const mentor = await newPage(browser, ctx.url, { locale: 'en-GB' });
-  await Promise.all([
-    loginThroughForm(student.page, demo.student, `/#/sessions/${sessionId}`),
-    loginThroughForm(mentor.page, demo.mentor, `/#/sessions/${sessionId}`),
-  ]);
+  const { demo } = ctx;
+  const { sessionId, browser, student, mentor } = await studentAndMentorOnSessionLink(t, ctx, { student: 'en-GB', mentor: 'en-GB' });
   await waitForPlayingVideo(t, mentor.page, demo.student.id, 'webcam', 'the mentor');
 
   const studentCamera = `video[data-user-id="${demo.student.id}"][data-source="webcam"]`;

@@ -1,9 +1,8 @@
 import t from 'tap';
 import { startTestApp } from './helpers/app.ts';
-import { insertPresence } from './helpers/attendance-fixtures.ts';
+import { insertAttendedMentoring } from './helpers/attendance-fixtures.ts';
 import { buildWebClient, launchBrowser, loginThroughForm, newPage } from './helpers/browser.ts';
 import { settled, shootScreen } from './helpers/screens.ts';
-import { insertSession } from './helpers/sessions.ts';
 
 buildWebClient();
 
@@ -15,21 +14,7 @@ buildWebClient();
 t.test('browser: in Chromium: a mentor validates a project after a session, the student sees the next one unlocked', async (t) => {
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
-  const startsAt = new Date(Date.now() - 3 * 3_600_000);
-  const endsAt = new Date(startsAt.getTime() + 45 * 60_000);
-  const sessionId = await insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
-    hostId: demo.mentor.id,
-    startsAt,
-    endsAt,
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
-  await insertPresence(db, sessionId, [demo.student.id, demo.mentor.id], startsAt, endsAt);
+  const sessionId = await insertAttendedMentoring(db, demo, { startsAt: new Date(Date.now() - 3 * 3_600_000) });
 
   const browser = await launchBrowser(t);
   const mentor = await newPage(browser, ctx.url);

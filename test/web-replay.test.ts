@@ -1,7 +1,7 @@
 import t from 'tap';
 import { api, startTestApp } from './helpers/app.ts';
 import { buildWebClient, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertDemoDefence } from './helpers/sessions.ts';
 import { insertProcessedRecording } from './helpers/recording-fixtures.ts';
 import { until } from './helpers/recording-media.ts';
 
@@ -13,18 +13,7 @@ t.test('browser: replay page in Chromium: the composite plays, the timeline show
   const ctx = await startTestApp(t, { env: { RECORDING_COMPOSITE_HEIGHT: '360', RECORDING_COMPOSITE_NICE: '0' } });
   const { demo, db, url } = ctx;
   const startedAt = new Date(Date.now() - 10 * 60_000);
-  const sessionId = await insertSession(db, {
-    kind: 'defence',
-    enrollmentId: demo.enrollmentId,
-    hostId: demo.jury[0].id,
-    startsAt: new Date(startedAt.getTime() - 60_000),
-    endsAt: new Date(startedAt.getTime() + 60 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.jury[0].id, role: 'jury' },
-      { userId: demo.jury[1].id, role: 'jury' },
-    ],
-  });
+  const sessionId = await insertDemoDefence(db, demo, { startsAt: new Date(startedAt.getTime() - 60_000), endsAt: new Date(startedAt.getTime() + 60 * 60_000) });
   const durationMs = 14_000;
   const recordingId = await insertProcessedRecording(db, {
     recordingsDir: ctx.config.recording.dir,

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { api, request as socketRequest, startTestApp } from './helpers/app.ts';
 import { buildWebClient, launchBrowser, loginThroughForm, newPage, screenshot } from './helpers/browser.ts';
-import { insertSession } from './helpers/sessions.ts';
+import { insertLiveDefence } from './helpers/sessions.ts';
 import { competenceBlocksOf, parseMark } from '../src/web/client/verdict.ts';
 
 buildWebClient();
@@ -9,19 +9,7 @@ buildWebClient();
 t.test('browser: jury verdict in Chromium: one jury member proposes a pass, both confirm, the candidate sees the diploma', async (t) => {
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
-  await db.execute(`UPDATE project_progress SET state = 'validated' WHERE enrollment_id = $1`, [demo.enrollmentId]);
-  const sessionId = await insertSession(db, {
-    kind: 'defence',
-    enrollmentId: demo.enrollmentId,
-    hostId: demo.jury[0].id,
-    startsAt: new Date(Date.now() - 5 * 60_000),
-    endsAt: new Date(Date.now() + 55 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.jury[0].id, role: 'jury' },
-      { userId: demo.jury[1].id, role: 'jury' },
-    ],
-  });
+  const sessionId = await insertLiveDefence(db, demo);
   const browser = await launchBrowser(t);
   const pages = { jury1: await newPage(browser, ctx.url), jury2: await newPage(browser, ctx.url), candidate: await newPage(browser, ctx.url) };
   const jury1 = pages.jury1.page;
@@ -119,19 +107,7 @@ t.test('browser: jury verdict in Chromium: one jury member proposes a pass, both
 t.test('browser: a failed defence in Chromium: the candidate sees when a new defence is possible, in their language and time zone', async (t) => {
   const ctx = await startTestApp(t);
   const { demo, db } = ctx;
-  await db.execute(`UPDATE project_progress SET state = 'validated' WHERE enrollment_id = $1`, [demo.enrollmentId]);
-  const sessionId = await insertSession(db, {
-    kind: 'defence',
-    enrollmentId: demo.enrollmentId,
-    hostId: demo.jury[0].id,
-    startsAt: new Date(Date.now() - 5 * 60_000),
-    endsAt: new Date(Date.now() + 55 * 60_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.jury[0].id, role: 'jury' },
-      { userId: demo.jury[1].id, role: 'jury' },
-    ],
-  });
+  const sessionId = await insertLiveDefence(db, demo);
   const browser = await launchBrowser(t);
   const { page: candidate, errors } = await newPage(browser, ctx.url);
   await loginThroughForm(candidate, demo.student, `/#/sessions/${sessionId}`);

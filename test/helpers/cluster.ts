@@ -3,7 +3,7 @@ import { seedDemoSchool, type DemoSchool } from '../../src/school/index.ts';
 import type { Db } from '../../src/db/index.ts';
 import { api, deleteRedisPrefix, TEST_JWT_SECRET, testRedisUrl } from './app.ts';
 import { createTestDb, type Teardown } from './db.ts';
-import { insertSession } from './sessions.ts';
+import { insertDemoDefence, insertDemoMentoring } from './sessions.ts';
 import { serverProcessEnv, startServerProcess, stopProcess, type ServerProcess } from './server-process.ts';
 import { clusterNodeEnv } from '../../support/cluster.ts';
 
@@ -83,29 +83,7 @@ let slot = 0;
 export function enterableSession(db: Db, demo: DemoSchool, kind: 'mentoring' | 'defence' = 'mentoring'): Promise<string> {
   const startsAt = Date.now() - 60 * 60_000 + slot++ * 60_000;
   if (kind === 'defence') {
-    return insertSession(db, {
-      kind: 'defence',
-      enrollmentId: demo.enrollmentId,
-      hostId: demo.jury[0].id,
-      startsAt: new Date(startsAt),
-      endsAt: new Date(startsAt + 50_000),
-      participants: [
-        { userId: demo.student.id, role: 'student' },
-        { userId: demo.jury[0].id, role: 'jury' },
-        { userId: demo.jury[1].id, role: 'jury' },
-      ],
-    });
+    return insertDemoDefence(db, demo, { startsAt: new Date(startsAt), endsAt: new Date(startsAt + 50_000) });
   }
-  return insertSession(db, {
-    kind: 'mentoring',
-    enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
-    hostId: demo.mentor.id,
-    startsAt: new Date(startsAt),
-    endsAt: new Date(startsAt + 50_000),
-    participants: [
-      { userId: demo.student.id, role: 'student' },
-      { userId: demo.mentor.id, role: 'mentor' },
-    ],
-  });
+  return insertDemoMentoring(db, demo, { startsAt: new Date(startsAt), endsAt: new Date(startsAt + 50_000) });
 }

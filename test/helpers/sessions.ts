@@ -32,27 +32,70 @@ export async function insertSession(
   return row!.id;
 }
 
+/** The demo people a mentoring fixture needs. */
+export type MentoringDemo = { enrollmentId: string; projectIds: string[]; student: { id: string }; mentor: { id: string } };
+
+/** The demo people a defence fixture needs. */
+type DefenceDemo = { enrollmentId: string; student: { id: string }; jury: readonly [{ id: string }, { id: string }] };
+
 /**
- * The common fixture: a mentoring session of the demo student with their
- * mentor (first project), live now: started `startedMsAgo` ago, ending in
- * `endsInMs`.
+ * A mentoring session of the demo student with their mentor at the given
+ * times, on the project at `projectIndex` of the path (the first by default).
  */
-export function insertLiveMentoring(
-  db: Queryable,
-  demo: { enrollmentId: string; projectIds: string[]; student: { id: string }; mentor: { id: string } },
-  options: { startedMsAgo?: number; endsInMs?: number } = {},
-): Promise<string> {
-  const now = Date.now();
+export function insertDemoMentoring(db: Queryable, demo: MentoringDemo, s: { startsAt: Date; endsAt: Date; projectIndex?: number }): Promise<string> {
   return insertSession(db, {
     kind: 'mentoring',
     enrollmentId: demo.enrollmentId,
-    projectId: demo.projectIds[0]!,
+    projectId: demo.projectIds[s.projectIndex ?? 0]!,
     hostId: demo.mentor.id,
-    startsAt: new Date(now - (options.startedMsAgo ?? 5 * 60_000)),
-    endsAt: new Date(now + (options.endsInMs ?? 40 * 60_000)),
+    startsAt: s.startsAt,
+    endsAt: s.endsAt,
     participants: [
       { userId: demo.student.id, role: 'student' },
       { userId: demo.mentor.id, role: 'mentor' },
     ],
   });
+}
+
+/**
+ * The common fixture: a mentoring session of the demo student with their
+ * mentor (first project), live now: started `startedMsAgo` ago, ending in
+ * `endsInMs`.
+ */
+export function insertLiveMentoring(db: Queryable, demo: MentoringDemo, options: { startedMsAgo?: number; endsInMs?: number } = {}): Promise<string> {
+  const now = Date.now();
+  return insertDemoMentoring(db, demo, {
+    startsAt: new Date(now - (options.startedMsAgo ?? 5 * 60_000)),
+    endsAt: new Date(now + (options.endsInMs ?? 40 * 60_000)),
+  });
+}
+
+/**
+ * A defence of the demo student before both demo jury members (the first
+ * hosts it) at the given times.
+ */
+export function insertDemoDefence(db: Queryable, demo: DefenceDemo, s: { startsAt: Date; endsAt: Date }): Promise<string> {
+  return insertSession(db, {
+    kind: 'defence',
+    enrollmentId: demo.enrollmentId,
+    hostId: demo.jury[0].id,
+    startsAt: s.startsAt,
+    endsAt: s.endsAt,
+    participants: [
+      { userId: demo.student.id, role: 'student' },
+      { userId: demo.jury[0].id, role: 'jury' },
+      { userId: demo.jury[1].id, role: 'jury' },
+    ],
+  });
+}
+
+/**
+ * The common defence fixture: the demo student's path marked validated (a
+ * defence follows a finished path) and their defence live now, started five
+ * minutes ago, 55 minutes to go.
+ */
+export async function insertLiveDefence(db: Queryable, demo: DefenceDemo): Promise<string> {
+  await db.execute(`UPDATE project_progress SET state = 'validated' WHERE enrollment_id = $1`, [demo.enrollmentId]);
+  const now = Date.now();
+  return insertDemoDefence(db, demo, { startsAt: new Date(now - 5 * 60_000), endsAt: new Date(now + 55 * 60_000) });
 }

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Teardown } from './db.ts';
+import { freeUdpAndTcpPort } from './ports.ts';
 
 /**
  * A private coturn (Debian's `coturn` package) for one test file, and a
@@ -25,26 +25,6 @@ export interface Coturn {
   log(): string;
 }
 
-/** A port free for both UDP and TCP on 127.0.0.1 (coturn listens on both). */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const socket = createSocket('udp4');
-      socket.once('error', () => resolve(false));
-      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-}
-
 /**
  * Starts coturn with the TURN REST API secret on free ports, relaying on
  * 127.0.0.1. coturn refuses loopback peers by default (a relay must not reach
@@ -53,7 +33,7 @@ async function freePort(): Promise<number> {
  */
 export async function startCoturn(t: Teardown): Promise<Coturn> {
   const dir = mkdtempSync(join(tmpdir(), 'ml-coturn-'));
-  const port = await freePort();
+  const port = await freeUdpAndTcpPort();
   // Relay ports: a random window below the kernel's ephemeral range (32768+) and the recorders' (61000+).
   const minPort = 20_000 + Math.floor(Math.random() * 100) * 100;
   const secret = randomBytes(24).toString('hex');
