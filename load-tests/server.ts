@@ -243,7 +243,7 @@ handlers['media:add'] = async (args: { n: number; sinkPorts: number[] }) => {
 const recordings: Array<{ feed: Feed; stop(): Promise<void> }> = [];
 let recordingDir: string | undefined;
 // No spares: the part measures what recording a session costs, and every track here starts with its session.
-const benchRecorders = new RecorderPool({ ffmpegPath: 'ffmpeg', portRange: { min: 20000, max: 29999 }, sparesPerCodec: 0 });
+const benchRecorders = new RecorderPool({ ffmpegPath: 'ffmpeg', portRange: { min: 20000, max: 29999 }, sparesPerContainer: 0 });
 
 /**
  * `ours`: the recording capability's TrackRecorder (one FFmpeg per track, as

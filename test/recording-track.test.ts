@@ -104,3 +104,27 @@ t.test('a recorder that hangs while packets flow is replaced like a dead one', a
   t.equal(gaps[0]?.reason, 'recorder_died');
   t.equal(rec.segments[1]!.endReason, 'stopped');
 });
+
+t.test('an input silent for longer than FFmpeg waits: the file ends, a new segment waits, no restart is used up', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-rec-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { router } = await createRouter(t);
+  const audio = await startRtpSender(t, router, 'audio', 90);
+  const started: SegmentInfo[] = [];
+  // No restart allowed at all: a recorder that gave up after an outage would stop here.
+  const rec = await TrackRecorder.start({ router, producer: audio.producer, dir, baseName: 'mic', recorders: recorderPool(t, 1), maxRestarts: 0, listener: { onSegmentStarted: (s) => started.push(s) } });
+  t.teardown(() => rec.stop());
+  await until(() => (rec.ffmpeg?.lastProgress?.outTimeMs ?? 0) >= 1000, 15_000, 'recording');
+  // Nothing reaches the recorder for 12 s (FFmpeg ends its file after 10 s without a packet).
+  const pausedAt = Date.now();
+  await audio.producer.pause();
+  await until(() => rec.segments.length === 2, 20_000, 'the silent file ended and a new segment waits');
+  t.equal(rec.segments[0]!.endReason, 'recorder_died');
+  t.notOk(rec.closed, 'still recording the track');
+  await new Promise((r) => setTimeout(r, Math.max(0, pausedAt + 12_000 - Date.now())));
+  await audio.producer.resume();
+  await until(() => started.length === 2 && (rec.ffmpeg?.lastProgress?.outTimeMs ?? 0) >= 1000, 15_000, 'recording again in the new segment');
+  await rec.stop();
+  t.equal(rec.segments.length, 2, 'one file before the silence, one after');
+  t.equal(rec.segments[1]!.endReason, 'stopped');
+});

@@ -11,11 +11,11 @@ export const recordingEnv = Type.Object({
   RECORD_DELIBERATION: Type.Boolean({ default: false, description: 'Whether a jury’s deliberation is recorded (school rule)' }),
   RECORDING_PORT_MIN: Type.Integer({ default: 61000, minimum: 1024, maximum: 65532, description: 'First UDP port handed to FFmpeg recorders (even pairs: RTP, RTCP)' }),
   RECORDING_PORT_MAX: Type.Integer({ default: 64999, minimum: 1026, maximum: 65535, description: 'Last UDP port for FFmpeg recorders' }),
-  RECORDING_SPARES_PER_CODEC: Type.Integer({
+  RECORDING_SPARE_RECORDERS: Type.Integer({
     default: 4,
     minimum: 0,
     maximum: 32,
-    description: 'Recorder FFmpegs kept listening per codec while recordings run (one per track in use, up to this), so a track that starts mid-session loses no media to FFmpeg’s start',
+    description: 'Recorder FFmpegs kept started while recordings run (one per track in use, up to this many per container), so a track that starts mid-session loses no media to FFmpeg’s start',
   }),
   RECORDING_VIDEO_SPATIAL_LAYER: Type.Optional(Type.Integer({ minimum: 0, maximum: 3, defaultText: 'unset: the highest the sender gives', description: 'Pin recorded simulcast video to this spatial layer' })),
   RECORD_DEFENCES_AUTOMATICALLY: Type.Boolean({ default: true, description: 'Defence rooms start recording on their own when they open' }),
@@ -36,8 +36,8 @@ export interface RecordingConfig {
   /** UDP ports handed to the FFmpeg recorders (even pairs: RTP, RTCP). Outside the kernel's ephemeral range and mediasoup's defaults. */
   portMin: number;
   portMax: number;
-  /** Recorder FFmpegs kept listening per codec while recordings run (recorder-pool.ts). */
-  sparesPerCodec: number;
+  /** Recorder FFmpegs kept started per container while recordings run (recorder-pool.ts). */
+  spareRecorders: number;
   /** Pin recorded simulcast video to this spatial layer (unset: the highest the sender gives). */
   videoSpatialLayer: number | undefined;
   /** Defence rooms start recording on their own when they open. */
@@ -62,7 +62,7 @@ export function readRecordingConfig(env: Env, dataDir: string): RecordingConfig 
     recordDeliberation: v.RECORD_DELIBERATION,
     portMin: v.RECORDING_PORT_MIN,
     portMax: v.RECORDING_PORT_MAX,
-    sparesPerCodec: v.RECORDING_SPARES_PER_CODEC,
+    spareRecorders: v.RECORDING_SPARE_RECORDERS,
     videoSpatialLayer: v.RECORDING_VIDEO_SPATIAL_LAYER,
     autoRecordDefences: v.RECORD_DEFENCES_AUTOMATICALLY,
     compositeHeight: v.RECORDING_COMPOSITE_HEIGHT,

@@ -7,11 +7,15 @@
  * - SIGINT finalises the file (exit 255). If the input went silent the first
  *   SIGINT may be ignored: a second one after ~1.5 s stops it.
  * - A bind failure (port taken) makes FFmpeg exit 1 before listening.
+ * - With no packet for 10 s (the SDP demuxer's `listen_timeout`) FFmpeg ends its
+ *   file and exits 0: how a recorder whose server was killed finishes its file.
+ * - An SDP read from stdin (`-i pipe:0`) is read to its end: until then the
+ *   process waits, and an empty SDP (the pipe closed) makes it exit 1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 
 export interface SdpCodec {
@@ -104,15 +108,10 @@ export async function udpPortOpen(port: number): Promise<boolean> {
 
 // ---------------------------------------------------------------- recorder process
 
-/** setpriv, when this system has it (Debian's util-linux, an essential package, does). */
-const DIE_WITH_PARENT = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-
 export interface FfmpegRecorderOptions {
   ffmpegPath: string;
-  sdpPath: string;
   outPath: string;
   container: 'webm' | 'mkv';
-  port: number;
   /** Called for each progress block (`-progress pipe:1`). */
   onProgress?: (p: { outTimeMs: number; sizeBytes: number }) => void;
 }
@@ -125,8 +124,10 @@ export interface FfmpegExit {
 }
 
 /**
- * One FFmpeg reading one SDP and copying the stream into a file. `listening`
- * resolves once its UDP port is open (or rejects if it exits first);
+ * One FFmpeg copying one RTP stream into a file. It is started first and
+ * reads its SDP on stdin: until `listen` writes it, the process is loaded and
+ * waits (no port, no timeout, no CPU), which is what a spare is
+ * (recorder-pool.ts); if this process dies first, the pipe's end makes it exit.
  * `exited` resolves when the process ends, whatever the reason.
  */
 export class FfmpegRecorder {
@@ -149,12 +150,8 @@ export class FfmpegRecorder {
       // waiting for the missing ones (a 5 s cut left a 9-10 s hole in the file; with 32 packets, 5.0-7.1 s).
       // 32 still takes a NACK-repaired packet that arrives a few packets late (mediasoup forwards it as is).
       '-reorder_queue_size', '32',
-      // Wait for packets as long as it takes (the default gives up after 10 s without one, exit 0): a
-      // spare waits for its track, and a recorder whose participant is offline for minutes keeps its
-      // file and resumes in it, instead of dying every 10-20 s until its restarts run out.
-      '-listen_timeout', '-1',
       '-f', 'sdp',
-      '-i', options.sdpPath,
+      '-i', 'pipe:0',
       '-map', '0',
       '-c', 'copy',
       '-flush_packets', '1',
@@ -166,10 +163,9 @@ export class FfmpegRecorder {
       '-y',
       options.outPath,
     ];
-    // Through setpriv (util-linux), so a recorder dies with this process even when it is killed
-    // (kill -9): an FFmpeg that is waiting for its first packet writes nothing, so no broken pipe
-    // would ever end it, and it would hold its ports for good.
-    this.child = DIE_WITH_PARENT ? spawn(DIE_WITH_PARENT, ['--pdeathsig', 'KILL', '--', options.ffmpegPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(options.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(options.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // A process that exits before its SDP is written closes the pipe: not an error of ours.
+    this.child.stdin?.on('error', () => undefined);
     this.child.stderr?.setEncoding('utf8');
     this.child.stderr?.on('data', (chunk: string) => {
       this.#stderr = (this.#stderr + chunk).slice(-4000);
@@ -210,6 +206,16 @@ export class FfmpegRecorder {
 
   get hasExited(): boolean {
     return this.#exit !== undefined;
+  }
+
+  /**
+   * Gives FFmpeg its SDP (the stream it receives on `port`) and resolves once it
+   * listens there; rejects as `waitListening` does. FFmpeg opens its ports
+   * some 30 ms after reading the SDP, where a cold start takes 0.5 s or more.
+   */
+  async listen(sdp: string, port: number, timeoutMs?: number): Promise<void> {
+    this.child.stdin?.end(sdp);
+    await this.waitListening(port, timeoutMs);
   }
 
   /**

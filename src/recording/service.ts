@@ -200,10 +200,10 @@ export class RecordingService {
     this.#d = deps;
     this.#getRoom = deps.getRoom;
     const { config, log } = deps;
-    this.#recorders = new RecorderPool({ ffmpegPath: config.ffmpegPath, portRange: { min: config.portMin, max: config.portMax }, sparesPerCodec: config.sparesPerCodec, log });
+    this.#recorders = new RecorderPool({ ffmpegPath: config.ffmpegPath, portRange: { min: config.portMin, max: config.portMax }, sparesPerContainer: config.spareRecorders, log });
   }
 
-  /** Recorder FFmpegs listening and waiting for a track (tests and metrics read it). */
+  /** Recorder FFmpegs started and waiting for a track (tests read it). */
   get spareRecorders(): number {
     return this.#recorders.spareCount;
   }

@@ -70,7 +70,7 @@ export interface TrackRecorderOptions {
   keyFrameRetryMs?: number;
   /** Pin a simulcast/SVC video consumer to this spatial layer (default: the highest the sender gives). */
   preferredSpatialLayer?: number | undefined;
-  /** Restarts allowed after FFmpeg deaths before giving up. */
+  /** Restarts allowed after FFmpeg deaths before giving up (an FFmpeg that ends its file after 10 s of silence does not count). */
   maxRestarts?: number;
   /**
    * An FFmpeg that writes nothing for this long while the consumer sends it
@@ -348,22 +348,26 @@ export class TrackRecorder {
     p.watchdog.unref();
     void ffmpeg.exited.then((exit) => {
       if (this.#current !== p || this.#stopReason) return;
-      // Died on its own: end the segment, open a gap, start a new segment.
-      this.#o.log?.warn({ producerId: this.producer.id, code: exit.code, signal: exit.signal, stderr: exit.stderr.slice(-500) }, 'recorder process died; starting a new segment');
-      void this.#recover();
+      // Ended on its own: end the segment, open a gap, start a new segment.
+      if (exit.code === 0) this.#o.log?.info?.({ producerId: this.producer.id }, 'recorder ended its file after 10 s without media; a new segment waits for it');
+      else this.#o.log?.warn({ producerId: this.producer.id, code: exit.code, signal: exit.signal, stderr: exit.stderr.slice(-500) }, 'recorder process died; starting a new segment');
+      void this.#recover(exit);
     });
   }
 
-  async #recover(): Promise<void> {
+  async #recover(exit: FfmpegExit): Promise<void> {
     const at = this.#now();
     await this.#endSegment('recorder_died');
     if (this.#stopReason) return;
     this.#openGap = { from: at, reason: 'recorder_died' };
-    if (this.#restarts >= (this.#o.maxRestarts ?? 5)) {
+    // Exit 0 without our signal is FFmpeg ending its file after 10 s without a packet (the participant's
+    // media stopped): not a failure, however long the outage, so it does not use up the restarts.
+    const silence = exit.code === 0;
+    if (!silence && this.#restarts >= (this.#o.maxRestarts ?? 5)) {
       this.#o.log?.warn({ producerId: this.producer.id }, 'recorder died too often; giving up on this track');
       return void this.stop('recorder_died');
     }
-    this.#restarts++;
+    if (!silence) this.#restarts++;
     try {
       await this.#openSegment();
     } catch (err) {

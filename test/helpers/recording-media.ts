@@ -32,8 +32,8 @@ export async function createRouter(t: Teardown): Promise<{ worker: ms.Worker; ro
 }
 
 /** The recorders' FFmpeg pool of a test (no spares unless asked for), closed at teardown. */
-export function recorderPool(t: Teardown, sparesPerCodec = 0, lingerMs?: number): RecorderPool {
-  const pool = new RecorderPool({ ffmpegPath: 'ffmpeg', portRange: { min: 61000, max: 64999 }, sparesPerCodec, ...(lingerMs === undefined ? {} : { lingerMs }) });
+export function recorderPool(t: Teardown, sparesPerContainer = 0, lingerMs?: number): RecorderPool {
+  const pool = new RecorderPool({ ffmpegPath: 'ffmpeg', portRange: { min: 61000, max: 64999 }, sparesPerContainer, ...(lingerMs === undefined ? {} : { lingerMs }) });
   t.teardown(() => pool.close());
   return pool;
 }
