@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { TrackRecorder } from '../src/recording/index.ts';
 import { RecorderPool } from '../src/recording/recorder-pool.ts';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Server } from 'socket.io';
 import { queryCounts, startBenchServer, statements, type BenchServer } from './harness.ts';
@@ -84,9 +84,25 @@ function cmdline(pid: number): string {
     return '';
   }
 }
-/** FFmpeg children that record (read an SDP), as opposed to the feed's senders. */
+/**
+ * FFmpeg children that record (read an SDP: a file, or stdin as the recording capability's do), as opposed
+ * to the feed's senders, and listen: a spare recorder waiting for its SDP has no socket yet, and is not one.
+ */
 function recorderPids(): number[] {
-  return childPids().filter((pid) => procStat(pid)?.name === 'ffmpeg' && cmdline(pid).includes('.sdp'));
+  return childPids().filter((pid) => procStat(pid)?.name === 'ffmpeg' && /\.sdp|-f sdp/.test(cmdline(pid)) && hasSocket(pid));
+}
+function hasSocket(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
 }
 function workerPids(): number[] {
   return childPids().filter((pid) => procStat(pid)?.name.startsWith('mediasoup-work'));

@@ -80,6 +80,9 @@ export interface TrackRecorderOptions {
   log?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
 }
 
+/** How often a track whose file ended in silence looks for its media's return. */
+const MEDIA_RETURN_POLL_MS = 100;
+
 /** Packets to FFmpeg that resume after this long a silence get a keyframe requested at once. */
 const RESUME_AFTER_SILENCE_MS = 1000;
 
@@ -368,12 +371,26 @@ export class TrackRecorder {
       return void this.stop('recorder_died');
     }
     if (!silence) this.#restarts++;
+    // After silence, the next file opens when the media comes back (a spare listens ~30 ms after it is
+    // asked for), not at once: an FFmpeg waiting for a muted mic would end another empty file every 20 s.
+    if (silence && !(await this.#untilMediaReturns())) return;
     try {
       await this.#openSegment();
     } catch (err) {
       this.#o.log?.warn({ err: (err as Error).message, producerId: this.producer.id }, 'could not restart the recorder');
       void this.stop('start_failed');
     }
+  }
+
+  /** Resolves true once the producer receives packets again, false if the recorder stops or the producer closes first. */
+  async #untilMediaReturns(): Promise<boolean> {
+    const received = async () => (await this.producer.getStats().catch(() => [])).reduce((n, st) => n + st.packetCount, 0);
+    const before = await received();
+    while (!this.#stopReason && !this.producer.closed) {
+      await new Promise((r) => setTimeout(r, MEDIA_RETURN_POLL_MS));
+      if ((await received()) > before) return !this.#stopReason;
+    }
+    return false;
   }
 
   async #endSegment(reason: SegmentEndReason): Promise<void> {
