@@ -382,13 +382,14 @@ export class TrackRecorder {
     }
   }
 
-  /** Resolves true once the producer receives packets again, false if the recorder stops or the producer closes first. */
+  /** Resolves true once the producer, not paused, receives packets again; false if the recorder stops or the producer closes first. */
   async #untilMediaReturns(): Promise<boolean> {
     const received = async () => (await this.producer.getStats().catch(() => [])).reduce((n, st) => n + st.packetCount, 0);
     const before = await received();
     while (!this.#stopReason && !this.producer.closed) {
       await new Promise((r) => setTimeout(r, MEDIA_RETURN_POLL_MS));
-      if ((await received()) > before) return !this.#stopReason;
+      // A paused producer may still receive packets (a sender that does not stop): nothing reaches a recorder.
+      if (!this.producer.paused && (await received()) > before) return !this.#stopReason;
     }
     return false;
   }
