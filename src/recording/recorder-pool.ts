@@ -94,15 +94,13 @@ export class RecorderPool {
     const container = containerFor(codec.mimeType);
     const spare = await this.#claimSpare(container, outPath);
     const ffmpeg = spare?.ffmpeg ?? new FfmpegRecorder({ ffmpegPath: this.#o.ffmpegPath, outPath, container });
-    const port = await allocatePortPair(this.#o.portRange).catch((err: unknown) => {
-      ffmpeg.kill();
-      throw err;
-    });
+    let port: number | undefined;
     const cleanUp = async () => {
-      releasePortPair(port);
+      if (port !== undefined) releasePortPair(port);
       if (spare) await rm(spare.linkPath, { force: true });
     };
     try {
+      port = await allocatePortPair(this.#o.portRange);
       await ffmpeg.listen(buildSdp(codec, port), port);
     } catch (err) {
       if (!ffmpeg.hasExited) ffmpeg.kill();
@@ -131,8 +129,8 @@ export class RecorderPool {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#trimTimer);
-    const spares = [...this.#ready.values()].flat();
-    this.#ready.clear();
+    // Out of their lists first: a spare that exits while it is in one is reported as unexpected.
+    const spares = [...this.#ready.values()].flatMap((list) => list.splice(0));
     await Promise.all(spares.map((s) => this.#discard(s)));
     await rm(this.#dir, { recursive: true, force: true });
   }
