@@ -91,7 +91,6 @@ interface Pipeline {
   recorder: RecorderProcess;
   transport: ms.PlainTransport;
   consumer: ms.Consumer;
-  ffmpeg: FfmpegRecorder;
   keyFrameTimer?: NodeJS.Timeout;
   watchdog?: NodeJS.Timeout;
 }
@@ -149,7 +148,7 @@ export class TrackRecorder {
 
   /** The FFmpeg of the current segment (tests use it to simulate a crash). */
   get ffmpeg(): FfmpegRecorder | undefined {
-    return this.#current?.ffmpeg;
+    return this.#current?.recorder.ffmpeg;
   }
 
   /** Stops while packets still flow (SIGINT), then closes consumer and transport. Idempotent. */
@@ -214,7 +213,7 @@ export class TrackRecorder {
       const fileName = `${this.#o.baseName}-${index}.${container}`;
       const path = join(this.#o.dir, fileName);
       recorder = await this.#o.recorders.acquire({ kind: producer.kind, mimeType: codec.mimeType, payloadType: codec.payloadType, clockRate: codec.clockRate, channels: codec.channels, parameters: codec.parameters }, path);
-      const { ffmpeg, port } = recorder;
+      const { port } = recorder;
       await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
       if (this.#stopReason) throw new Error('stopped while starting');
 
@@ -229,7 +228,7 @@ export class TrackRecorder {
         fileName,
         openedAt: this.#now(),
       };
-      const pipeline: Pipeline = { segment, recorder, transport, consumer, ffmpeg };
+      const pipeline: Pipeline = { segment, recorder, transport, consumer };
       opened = pipeline;
       this.segments.push(segment);
       this.#o.listener?.onSegmentOpened?.(segment);
@@ -263,7 +262,8 @@ export class TrackRecorder {
 
   // Kept whole (~90 lines): every event of one pipeline's consumer and FFmpeg, wired in one place, sharing its clock estimate.
   #watch(p: Pipeline): void {
-    const { consumer, ffmpeg, segment } = p;
+    const { consumer, segment } = p;
+    const { ffmpeg } = p.recorder;
     // The file's time 0 is its first packet's media time. Where that sits on the wall clock: the
     // first packet's sending time, then, over the segment's first seconds, the earliest of
     // (sent − media time since the first packet): a packet held up on its way (a sender's late
@@ -403,7 +403,7 @@ export class TrackRecorder {
     p.segment.endedAt = this.#now();
     p.segment.endReason = reason;
     // Stop FFmpeg first, while packets still flow, then tear the path down.
-    const exit = await p.ffmpeg.stop();
+    const exit = await p.recorder.ffmpeg.stop();
     try {
       p.consumer.close();
     } catch {
